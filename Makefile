@@ -1,0 +1,62 @@
+# The two commands of the README:
+#   make book   set everything up (virtual environment, package, assets, offline MathJax) and build the HTML book
+#   make test   run every test: package tests, nbval over every chapter, the built book in a headless browser
+# Everything else here is a step of those two, or a convenience for instructors (smoke, bench, lab).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+MATHJAX_VERSION := 3.2.2
+MATHJAX_DIR := data/vendor/mathjax
+MATHJAX := $(MATHJAX_DIR)/es5/tex-chtml.js
+
+.PHONY: book setup install assets mathjax test smoke bench lab clean
+
+book: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo
+	@echo "The book is built: open _build/html/index.html in a browser (works offline)."
+
+setup: install assets mathjax
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; run: make book PYTHON=python3.11")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+assets: install
+	$(PY) -m causalrec_tutorial.assets fetch
+
+mathjax: $(MATHJAX)
+
+# MathJax 3 from the npm registry (npm checks the package's integrity), unpacked into data/vendor/ (git-ignored).
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed once, to fetch MathJax for offline formulas"; exit 1; }
+	rm -rf $(MATHJAX_DIR).tmp && mkdir -p $(MATHJAX_DIR).tmp
+	cd $(MATHJAX_DIR).tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar -xzf mathjax-$(MATHJAX_VERSION).tgz
+	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)
+	mv $(MATHJAX_DIR).tmp/package/es5 $(MATHJAX_DIR)/es5 && mv $(MATHJAX_DIR).tmp/package/LICENSE $(MATHJAX_DIR)/
+	rm -rf $(MATHJAX_DIR).tmp
+
+test: install
+	$(PY) -m pytest
+
+# A quick check of a workshop machine: package tests, then every chapter executed in smoke mode (small worlds,
+# short training; numbers differ from the book's, so nothing is compared or recorded).
+smoke: install
+	CAUSALREC_MODE=smoke $(PY) -m pytest tests -x -q
+	$(PY) -m causalrec_tutorial.bench --smoke
+
+bench: install
+	$(PY) -m causalrec_tutorial.bench
+
+lab: install
+	$(BIN)/jupyter lab book/
+
+clean:
+	rm -rf _build
