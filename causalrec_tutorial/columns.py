@@ -13,12 +13,18 @@ TIMESTAMP = "timestamp"
 # what the logging policy did
 POSITION = "position"  # 0-based slot in the recommended list
 PROPENSITY = "propensity"  # probability that the logging policy showed this item in this slot
-POLICY = "policy"
+POLICY = "policy"  # which policy logged the row / the arm of an A/B test
+SHOW_PROBABILITY = "show_probability"  # probability that the logging policy showed this item in the session at all
+SHOWN = "shown"  # 1 if the item was shown in the session (pairs / purchases tables)
+SAMPLE_WEIGHT = "sample_weight"  # weight that makes a sampled table represent all (session, item) pairs
+CAMPAIGN = "campaign"  # Open Bandit Dataset campaign: all / men / women
 
 # outcomes
 CLICK = "click"
 PURCHASE = "purchase"
 RATING = "rating"
+INCREMENTAL = "incremental_purchase"  # purchases caused by the list (known only in the simulation)
+EVENT = "event"  # view / click / purchase in an interaction history
 
 # item attributes
 TITLE = "title"
@@ -28,11 +34,13 @@ PRICE = "price"
 POPULARITY = "popularity"
 COLD_START = "cold_start"
 GENRES = "genres"
+YEAR = "year"
 
 # user attributes
 ACTIVITY = "activity"
 AGE = "age"
 GENDER = "gender"
 OCCUPATION = "occupation"
+DECLARED_INTEREST = "declared_interest"  # the shop's users: favourite category stated at sign-up
 
 __all__ = [name for name in dir() if name.isupper()]
