@@ -134,6 +134,8 @@ def _quiet_warnings() -> None:
     """Silence known noise narrowly (by message and module), never all warnings."""
     warnings.filterwarnings("ignore", message=r".*Protobuf gencode version.*", category=UserWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(jupyter_client|ipykernel|tf_keras)")
+    # tqdm.auto falls back to a text bar without ipywidgets and says so on stderr, once per kernel
+    warnings.filterwarnings("ignore", message=r"IProgress not found")
 
 
 def setup_notebook(seed: int = DEFAULT_SEED, keras: bool = True, verbose: bool = True) -> np.random.Generator:
