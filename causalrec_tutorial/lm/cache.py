@@ -1,0 +1,230 @@
+"""An on-disk cache for language-model results, so that re-running a chapter costs nothing.
+
+An entry is keyed by a hash of everything that determines the result: the model id (with the weights' checksum),
+the settings, the prompt's version and the input. Values are NumPy arrays (an encoder's vectors) or JSON values
+(a generator's text, a list of scores). Each entry is one file::
+
+    <cache_dir>/lm/<namespace>/<key[:2]>/<key>.bin  =  MAGIC | kind (1 byte) | sha256(payload) | payload
+
+Writes go to a temporary file in the same folder and are then moved into place with ``os.replace``, which is
+atomic: a reader sees a complete old entry, a complete new one, or none, even with several writers at once. A
+file whose checksum does not match (a torn or damaged file) is treated as a miss, deleted and recomputed.
+
+    store = crt.lm.cache.DiskCache("encoder")
+    key = crt.lm.cache.make_key("minilm@sha", {"max_length": 256}, "", "some text")
+    vec = store.get_or_compute(key, lambda: model_encode("some text"))
+    crt.lm.cache.size()        # CacheSize(entries=..., bytes=...)
+    crt.lm.cache.clear()       # everything under <cache_dir>/lm
+
+Book: appendix_a_language_models.ipynb, sec-lm-cache
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import config
+
+MAGIC = b"CRTLMC2\n"
+_KIND_ARRAY, _KIND_JSON = b"a", b"j"
+_HEADER = len(MAGIC) + 1 + 32
+_SUFFIX = ".bin"
+
+
+def root() -> pathlib.Path:
+    """The folder that holds every language-model cache: ``config.cache_dir() / "lm"``."""
+    return config.cache_dir() / "lm"
+
+
+def make_key(model_id: str, settings: dict | None, prompt_version: str, value: Any) -> str:
+    """The cache key (64 hex characters) for one input under one model, settings and prompt version.
+
+    Args:
+        model_id: names the model *and* its weights, e.g. ``"all-MiniLM-L6-v2@<sha256>"``.
+        settings: everything else that changes the result (max length, dtype, decoding settings); JSON-able.
+        prompt_version: the prompt template's version string (``""`` when no template is involved).
+        value: the input itself (a text, or a JSON-able structure such as a prompt plus continuations).
+
+    Returns:
+        The sha256 hex digest of a canonical JSON encoding of the four parts.
+
+    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    """
+    blob = json.dumps([model_id, settings or {}, prompt_version, value], sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheSize:
+    """How much a cache holds: the number of entries and their total size in bytes."""
+
+    entries: int
+    bytes: int
+
+    def __str__(self) -> str:
+        return f"{self.entries} entries, {self.bytes / 1e6:.1f} MB"
+
+
+def _encode(value: Any) -> tuple[bytes, bytes]:
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError("object arrays cannot be cached")
+        value = value if value.flags.c_contiguous else value.copy(order="C")
+        head = f"{value.dtype.str};{','.join(map(str, value.shape))}\n".encode("ascii")
+        return _KIND_ARRAY, head + value.tobytes()
+    return _KIND_JSON, json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _decode(kind: bytes, payload: bytes) -> Any:
+    if kind == _KIND_ARRAY:  # "<dtype>;<d0,d1,...>\n" then the raw bytes (faster to read than np.save's format)
+        end = payload.index(b"\n")
+        dtype, shape = payload[:end].decode("ascii").split(";")
+        dims = tuple(int(d) for d in shape.split(",")) if shape else ()
+        return np.frombuffer(payload, dtype=np.dtype(dtype), offset=end + 1).reshape(dims).copy()
+    return json.loads(payload.decode("utf-8"))
+
+
+class DiskCache:
+    """One namespace of the on-disk cache (``"encoder"``, ``"generator"``, ...).
+
+    Args:
+        namespace: a folder name under :func:`root` (letters, digits, ``-``, ``_``).
+        directory: use this folder instead of ``root() / namespace`` (tests use a temporary one).
+
+    Raises:
+        ValueError: if ``namespace`` is empty or not a plain folder name.
+
+    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    """
+
+    def __init__(self, namespace: str, directory: str | os.PathLike | None = None) -> None:
+        if not isinstance(namespace, str) or not namespace or not namespace.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"namespace must be a plain folder name (letters, digits, -, _), got {namespace!r}")
+        self.namespace = namespace
+        self._directory = pathlib.Path(directory) if directory is not None else None
+        self.corrupt_entries = 0  # how many damaged entries this object found (and removed)
+
+    @property
+    def directory(self) -> pathlib.Path:
+        """The folder of this namespace (resolved at use, so ``CAUSALREC_CACHE_DIR`` may change in between)."""
+        return self._directory if self._directory is not None else root() / self.namespace
+
+    def _path(self, key: str) -> pathlib.Path:
+        return pathlib.Path(os.path.join(self.directory, key[:2], key + _SUFFIX))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key``, or ``default`` when there is none or the entry is damaged.
+
+        A damaged entry (wrong magic bytes or checksum, e.g. a file cut short) is deleted, counted in
+        :attr:`corrupt_entries` and reported with a ``RuntimeWarning``; the caller then recomputes.
+        """
+        path = os.path.join(self.directory, key[:2], key + _SUFFIX)
+        try:
+            with open(path, "rb") as handle:
+                blob = handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return default
+        kind, digest, payload = blob[len(MAGIC):len(MAGIC) + 1], blob[len(MAGIC) + 1:_HEADER], blob[_HEADER:]
+        ok = (blob[: len(MAGIC)] == MAGIC and kind in (_KIND_ARRAY, _KIND_JSON)
+              and hashlib.sha256(payload).digest() == digest)
+        if ok:
+            try:
+                return _decode(kind, payload)
+            except (ValueError, TypeError, UnicodeDecodeError):
+                ok = False
+        self.corrupt_entries += 1
+        warnings.warn(f"damaged cache entry {path} removed; it will be recomputed", RuntimeWarning, stacklevel=2)
+        pathlib.Path(path).unlink(missing_ok=True)
+        return default
+
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value`` (a NumPy array or a JSON-able value) under ``key``, atomically.
+
+        Raises:
+            TypeError: if ``value`` is neither an array nor JSON-serialisable.
+        """
+        try:
+            kind, payload = _encode(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"cache values must be NumPy arrays or JSON-serialisable, got {type(value).__name__}"
+                            ) from err
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(MAGIC + kind + hashlib.sha256(payload).digest() + payload)
+            os.replace(tmp, path)
+        except BaseException:
+            pathlib.Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The cached value for ``key``; on a miss (or a damaged entry) call ``compute()``, store and return it."""
+        sentinel = object()
+        value = self.get(key, sentinel)
+        if value is sentinel:
+            value = compute()
+            self.set(key, value)
+        return value
+
+    def __contains__(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self) -> CacheSize:
+        """The number of entries and their total bytes in this namespace."""
+        return _size(self.directory)
+
+    def clear(self) -> None:
+        """Delete every entry of this namespace."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return f"DiskCache({self.namespace!r}, directory={str(self.directory)!r})"
+
+
+def _size(folder: pathlib.Path) -> CacheSize:
+    entries = total = 0
+    if folder.is_dir():
+        for path in folder.rglob(f"*{_SUFFIX}"):
+            try:
+                total += path.stat().st_size
+            except FileNotFoundError:  # removed by a concurrent clear()
+                continue
+            entries += 1
+    return CacheSize(entries, total)
+
+
+def size(namespace: str | None = None) -> CacheSize:
+    """How much the language-model cache holds, for one namespace or (``None``) all of them.
+
+    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    """
+    return DiskCache(namespace).size() if namespace is not None else _size(root())
+
+
+def clear(namespace: str | None = None) -> CacheSize:
+    """Delete the cached results of one namespace or (``None``) all of them; return what was removed.
+
+    Converted models (which live beside, not inside, ``root()``) are kept.
+
+    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    """
+    before = size(namespace)
+    if namespace is not None:
+        DiskCache(namespace).clear()
+    else:
+        shutil.rmtree(root(), ignore_errors=True)
+    return before

@@ -1,0 +1,131 @@
+"""TextGenerator (Gemma 3 270M, keras-hub) against llama.cpp on the same weights; greedy decoding, scoring, cache."""
+
+import json
+import pathlib
+import time
+
+import numpy as np
+import pytest
+
+from causalrec_tutorial import assets
+from causalrec_tutorial.lm import TextGenerator, cache, prompts
+
+DATA = pathlib.Path(__file__).parent / "data" / "lm"
+
+
+@pytest.fixture(scope="module")
+def gen():
+    try:
+        assets.locate("gemma3_270m")
+    except assets.AssetError as err:
+        pytest.skip(f"gemma3_270m asset not fetched (python -m causalrec_tutorial.assets fetch gemma3_270m): {err}")
+    generator = TextGenerator(cache=False)
+    generator.model  # load once for the module (the package keeps it for the session)
+    return generator
+
+
+@pytest.fixture(scope="module")
+def reference():
+    texts = json.loads((DATA / "gemma_texts.json").read_text(encoding="utf-8"))
+    return texts, np.load(DATA / "gemma_reference.npz")
+
+
+def _split(flat, lengths):
+    return np.split(flat, np.cumsum(lengths)[:-1])
+
+
+def test_tokenizer_matches_llama_cpp(gen, reference):
+    texts, ref = reference
+    expected = _split(ref["tok_ids"], ref["tok_lengths"])
+    assert len(texts["tokenizer_texts"]) >= 300
+    bad = [(t, gen.tokenize(t), e.tolist()) for t, e in zip(texts["tokenizer_texts"], expected)
+           if gen.tokenize(t) != e.tolist()]
+    assert not bad, f"{len(bad)} texts differ, first: {bad[0]}"
+
+
+def test_next_token_log_probs_match_llama_cpp(gen, reference):
+    texts, ref = reference
+    prompt_ids = _split(ref["prompt_ids"], ref["prompt_lengths"])
+    top1, top1_logp = _split(ref["top1"], ref["prompt_lengths"]), _split(ref["top1_logp"], ref["prompt_lengths"])
+    assert len(prompt_ids) >= 10
+    for i, prompt in enumerate(texts["next_token_prompts"]):
+        ids = [2] + gen.tokenize(prompt)
+        assert ids == prompt_ids[i].tolist(), prompt
+        logp = gen.model.all_log_probs(ids).astype(np.float64)
+        assert np.array_equal(logp.argmax(axis=1), top1[i]), prompt
+        np.testing.assert_allclose(logp.max(axis=1), top1_logp[i], atol=0.05, err_msg=prompt)
+        last = np.argsort(-logp[-1])[:5]
+        assert np.array_equal(last, ref["top5"][i]), prompt
+        np.testing.assert_allclose(logp[-1][last], ref["top5_logp"][i], atol=0.05, err_msg=prompt)
+
+
+def test_generate_is_greedy_and_deterministic(gen):
+    a = gen.generate("The capital of France is", max_new_tokens=6)
+    b = gen.generate("The capital of France is", max_new_tokens=6)
+    assert a == b and a.strip()
+    assert len(gen.tokenize(a)) <= 6
+    one = gen.generate("The capital of France is", max_new_tokens=1)
+    assert a.startswith(one) and len(gen.tokenize(one)) == 1
+
+
+def test_generate_stops(gen):
+    prompt = prompts.INTEREST_SUMMARY.render(items=["Alien (1979)", "Aliens (1986)", "Predator (1987)"])
+    text = gen.generate(prompt, max_new_tokens=24, stop=prompts.INTEREST_SUMMARY.stop,
+                        prompt_version=prompts.INTEREST_SUMMARY.version)
+    assert "\n" not in text and text.strip()
+
+
+def test_generate_validates(gen):
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        gen.generate("hi", max_new_tokens=0)
+    with pytest.raises(TypeError, match="prompt"):
+        gen.generate(b"hi")
+    with pytest.raises(ValueError, match="empty"):
+        gen.generate("hi", stop=[""])
+    with pytest.raises(ValueError, match="dtype"):
+        TextGenerator(dtype="int8")
+
+
+def test_score_equals_full_forward(gen):
+    prompt, conts = "My favourite film is", [" Alien", " The Godfather Part II"]
+    scores = gen.score(prompt, conts)
+    for cont, score in zip(conts, scores):
+        ids = [2] + gen.tokenize(prompt + cont)
+        n = len(gen.tokenize(prompt)) + 1
+        logp = gen.model.all_log_probs(ids)
+        assert score == pytest.approx(sum(logp[j - 1, ids[j]] for j in range(n, len(ids))), abs=2e-3)
+    assert gen.score(prompt, []).shape == (0,)
+    with pytest.raises(TypeError, match="single string"):
+        gen.score(prompt, " Alien")
+    with pytest.raises(ValueError, match="empty"):
+        gen.score(prompt, [""])
+
+
+def test_score_ranks_few_shot_cases(gen):
+    cases = json.loads((DATA / "ranking_cases.json").read_text())
+    hits = 0
+    for case in cases:
+        prompt = prompts.RANK_CANDIDATES.render(items=case["watched"])
+        scores = gen.score(prompt, [" " + c for c in [case["answer"], *case["others"]]])
+        hits += int(np.argmax(scores) == 0)
+    assert hits / len(cases) >= 0.8, f"{hits}/{len(cases)} correct"
+
+
+def test_generation_cache(gen, tmp_path):
+    store = cache.DiskCache("generator", directory=tmp_path)
+    cached = TextGenerator(cache=store)
+    start = time.perf_counter()
+    first = cached.generate("Users who liked Star Wars also liked", max_new_tokens=4)
+    cold = time.perf_counter() - start
+    warm = np.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        second = cached.generate("Users who liked Star Wars also liked", max_new_tokens=4)
+        warm = min(warm, time.perf_counter() - start)
+    assert first == second and cold / warm >= 100, (cold, warm)
+    entry = next(store.directory.rglob("*.bin"))
+    entry.write_bytes(entry.read_bytes()[:-1] + b"\x00")
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        assert cached.generate("Users who liked Star Wars also liked", max_new_tokens=4) == first
+    assert cached.score("I like", [" cats", " dogs"]).tolist() == cached.score("I like", [" cats", " dogs"]).tolist()
+    assert store.size().entries == 2
