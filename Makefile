@@ -53,7 +53,7 @@ smoke: install
 	$(PY) -m causalrec_tutorial.bench --smoke
 
 bench: install
-	$(PY) -m causalrec_tutorial.bench
+	$(PY) -m causalrec_tutorial.bench --cold
 
 lab: install
 	$(BIN)/jupyter lab book/

@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import pathlib
 import platform
+import tempfile
 import time
 
 from . import config
@@ -41,15 +43,24 @@ def time_chapter(path, timeout: int = 1200) -> float:
 
 
 def _machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}, "
+            f"load average {load:.1f} at the end")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="run the chapters in smoke mode (not recorded)")
+    parser.add_argument("--cold", action="store_true",
+                        help="start from an empty language-model result cache (converted models are reused)")
     args = parser.parse_args(argv)
     if args.smoke:
         os.environ["CAUSALREC_MODE"] = "smoke"
+    if args.cold:
+        cold = pathlib.Path(tempfile.mkdtemp(prefix="causalrec-cold-cache-"))
+        if (config.cache_dir() / "models").exists():
+            (cold / "models").symlink_to(config.cache_dir() / "models")
+        os.environ["CAUSALREC_CACHE_DIR"] = str(cold)
     rows = []
     for path in chapters():
         seconds = time_chapter(path)
@@ -57,11 +68,14 @@ def main(argv=None) -> int:
         print(f"{path.name}: {seconds:.1f} s", flush=True)
     if args.smoke:
         return 0
+    machine = _machine()
     lines = [
         "# Recorded benchmarks",
         "",
-        f"Written by `python -m causalrec_tutorial.bench` on {datetime.date.today().isoformat()} ({_machine()}).",
-        "Wall-clock time to execute each chapter in a fresh kernel, full mode, warm asset and model caches.",
+        f"Written by `python -m causalrec_tutorial.bench` on {datetime.date.today().isoformat()} ({machine}).",
+        "Wall-clock time to execute each chapter in a fresh kernel, full mode, with the assets fetched and the models",
+        f"converted; language-model result cache {'empty at the start (--cold)' if args.cold else 'as found'}. A load average above the core count means",
+        "other work shared the machine and the times are pessimistic. Language-model throughput: lm_results.md.",
         "",
         "| chapter | seconds |",
         "|---|---|",
