@@ -82,6 +82,21 @@ def by_mode(full, smoke):
     return smoke if is_smoke() else full
 
 
+def as_rng(rng, *, hint: str = "") -> np.random.Generator:
+    """Accept a ``numpy.random.Generator`` (returned as is) or a non-negative integer seed (a new generator).
+
+    Every public function of the package that draws random numbers takes ``rng`` and passes it through this.
+
+    Raises:
+        ValueError: for anything else; ``hint`` is appended to the message (e.g. what to pass instead).
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative integer seed, got {rng!r}" + hint)
+
+
 PLOT_STYLE = {
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 100,

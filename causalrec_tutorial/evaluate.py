@@ -87,6 +87,7 @@ import pandas as pd
 from scipy import special
 
 from . import columns as C
+from .config import as_rng
 from .world import ABTestResult, PolicyValue, ShopWorld
 
 __all__ = [
@@ -134,16 +135,12 @@ def _check_k(k: Any, name: str = "k", allow_none: bool = False) -> int | None:
 
 
 def _check_rng(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
     if rng is None:
         raise ValueError(
             "rng is required for bootstrap confidence intervals: pass rng=np.random.default_rng(seed) "
             "(or n_bootstrap=0 for a point estimate without CI)"
         )
-    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative integer seed, got {rng!r}")
+    return as_rng(rng)
 
 
 def _check_fraction(name: str, value: Any, what: str) -> float:

@@ -67,7 +67,7 @@ import pandas as pd
 
 from . import columns as C
 from .causal import EffectEstimate
-from .config import import_keras
+from .config import as_rng, import_keras
 from .interest import EVENT_WEIGHTS
 from .lm.prompts import PromptTemplate
 
@@ -117,14 +117,6 @@ def _check_clip(clip: Any) -> float:
     if isinstance(clip, bool) or not isinstance(clip, (int, float, np.integer, np.floating)) or not clip >= 1:
         raise ValueError(f"clip must be a number >= 1 (the largest inverse propensity allowed), got {clip!r}")
     return float(clip)
-
-
-def _check_rng(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative integer seed, got {rng!r}")
 
 
 def _matrix(name: str, x: Any, ndim: tuple[int, ...] = (2,)) -> np.ndarray:
@@ -1002,7 +994,7 @@ def lm_rank(
         raise ValueError("rng is needed to draw random list orders (permutations > 0)")
     orders = [np.arange(len(titles))]
     if permutations:
-        rng = _check_rng(rng)
+        rng = as_rng(rng)
         orders = [rng.permutation(len(titles)) for _ in range(permutations)]
     conts = [" " + t for t in titles]
     total = np.zeros(len(titles))
@@ -1046,7 +1038,7 @@ def lm_position_experiment(
     if not cases:
         raise ValueError("cases is empty")
     n_trials = _check_int("n_trials", n_trials, 1)
-    rng = _check_rng(rng)
+    rng = as_rng(rng)
     rows = []
     for c, case in enumerate(cases):
         if not isinstance(case, (tuple, list)) or len(case) != 2:
@@ -1094,7 +1086,7 @@ def position_effect(
     n_bootstrap = _check_int("n_bootstrap", n_bootstrap, 1)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    rng = _check_rng(rng)
+    rng = as_rng(rng)
     at = (trials[C.POSITION].to_numpy() == position).astype(np.float64)
     if at.sum() == 0 or at.sum() == len(at):
         raise ValueError(f"position {position} must be occupied in some rows and not in others")

@@ -97,7 +97,7 @@ import pandas as pd
 from scipy import special
 
 from . import columns as C
-from .config import DEFAULT_SEED, by_mode
+from .config import DEFAULT_SEED, as_rng, by_mode
 
 __all__ = [
     "CATEGORIES",
@@ -771,14 +771,6 @@ def _check_period(period: str, allowed: tuple[str, ...] = PERIODS) -> str:
     if period not in allowed:
         raise ValueError(f"period must be one of {allowed}, got {period!r}")
     return period
-
-
-def _check_rng(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative integer seed, got {rng!r}")
 
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
@@ -1577,7 +1569,7 @@ class ShopWorld:
         n_sessions = _check_int("n_sessions", n_sessions, 1)
         if unit not in ("session", "user"):
             raise ValueError(f"unit must be 'session' or 'user', got {unit!r}")
-        rng = _check_rng(rng)
+        rng = as_rng(rng)
         pols = {"A": self._as_policy(policy_a, period), "B": self._as_policy(policy_b, period)}
         users = rng.choice(self.n_users, size=n_sessions, p=self._session_weights)
         if unit == "session":

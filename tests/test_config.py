@@ -74,3 +74,12 @@ def test_importing_the_package_quiets_tensorflow_and_keras_setup_is_deterministi
 def test_setup_notebook_does_not_change_state_at_import():
     code = "import matplotlib as m; r = dict(m.rcParams); import causalrec_tutorial; assert dict(m.rcParams) == r"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_as_rng_accepts_generators_and_seeds_only():
+    g = np.random.default_rng(1)
+    assert config.as_rng(g) is g
+    np.testing.assert_array_equal(config.as_rng(5).random(3), np.random.default_rng(5).random(3))
+    for bad in (-1, 1.5, True, None, "7"):
+        with pytest.raises(ValueError, match="rng must be"):
+            config.as_rng(bad)

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -34,6 +32,7 @@ import numpy as np
 
 from .. import config
 from . import cache as _cache
+from .presets import save_preset
 
 #: Lengths a batch is padded up to (after sorting by length). The compiled function takes any shape (one trace,
 #: never re-traced), so the buckets only bound the padding: a batch of 22-piece texts runs at width 24, not 32.
@@ -175,20 +174,7 @@ def minilm_preset(progress: bool = False) -> pathlib.Path:
     backbone = _build_backbone(folder)
     vocab = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines()
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True, strip_accents=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=".minilm-", dir=target.parent))
-    try:
-        backbone.save_to_preset(str(staging))
-        tokenizer.save_to_preset(str(staging))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except OSError:
-        if not (target / "tokenizer.json").is_file():  # another process won the race
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return save_preset(target, backbone, tokenizer)
 
 
 class _MiniLM:

@@ -22,12 +22,11 @@ Book: appendix_a_language_models.ipynb, sec-lm-generator
 from __future__ import annotations
 
 import pathlib
-import shutil
-import tempfile
 
 import numpy as np
 
 from .. import config
+from .presets import save_preset
 
 GGUF_FILE = "gemma-3-270m-q4_k_m.gguf"
 _PRESET_VERSION = "1"
@@ -201,17 +200,4 @@ def gemma_preset(progress: bool = True) -> pathlib.Path:
         tokenizer = keras_hub.models.Gemma3Tokenizer(proto=sentencepiece_proto(reader), has_vision_tokens=False)
     backbone = build_backbone(reader)
     del reader
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=".gemma3-", dir=target.parent))
-    try:
-        backbone.save_to_preset(str(staging))
-        tokenizer.save_to_preset(str(staging))
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except OSError:
-        if not (target / "tokenizer.json").is_file():  # another process won the race
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return save_preset(target, backbone, tokenizer)
