@@ -17,7 +17,7 @@ def moderate_world():
     return ShopWorld(seed=7, n_users=1000, n_items=400, n_cold_items=40, n_sessions=20000, n_late_sessions=2000)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def require_asset():
     """``require_asset(name)``: the asset's folder, or skip the test naming the command that fetches it."""
     from causalrec_tutorial import assets

@@ -74,14 +74,9 @@ def test_clear_errors(server):
         backends.OpenAICompatible("http://x", "m", timeout=0)
 
 
-def test_llama_cpp_backend_agrees_with_keras_hub():
+def test_llama_cpp_backend_agrees_with_keras_hub(require_asset):
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is optional and not installed")
-    from causalrec_tutorial import assets
-
-    try:
-        assets.locate("gemma3_270m")
-    except assets.AssetError as err:
-        pytest.skip(f"gemma3_270m asset not fetched: {err}")
+    require_asset("gemma3_270m")
     fast = TextGenerator(backend=backends.LlamaCpp(), cache=False)
     keras = TextGenerator(cache=False)
     prompt, conts = "My favourite film is", [" Alien", " The Godfather Part II", " a cat"]

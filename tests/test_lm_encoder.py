@@ -6,18 +6,14 @@ import time
 import numpy as np
 import pytest
 
-from causalrec_tutorial import assets
 from causalrec_tutorial.lm import TextEncoder, TfidfEncoder, cache
 
 REFERENCE = pathlib.Path(__file__).parent / "data" / "lm" / "minilm_reference.npz"
 
 
 @pytest.fixture(scope="module")
-def encoder():
-    try:
-        assets.locate("minilm")
-    except assets.AssetError as err:
-        pytest.skip(f"minilm asset not fetched (python -m causalrec_tutorial.assets fetch minilm): {err}")
+def encoder(require_asset):
+    require_asset("minilm")
     enc = TextEncoder(cache=False)
     enc.model  # load once for the module (and, through the package's model cache, the session)
     return enc

@@ -7,18 +7,14 @@ import time
 import numpy as np
 import pytest
 
-from causalrec_tutorial import assets
 from causalrec_tutorial.lm import TextGenerator, cache, prompts
 
 DATA = pathlib.Path(__file__).parent / "data" / "lm"
 
 
 @pytest.fixture(scope="module")
-def gen():
-    try:
-        assets.locate("gemma3_270m")
-    except assets.AssetError as err:
-        pytest.skip(f"gemma3_270m asset not fetched (python -m causalrec_tutorial.assets fetch gemma3_270m): {err}")
+def gen(require_asset):
+    require_asset("gemma3_270m")
     generator = TextGenerator(cache=False)
     generator.model  # load once for the module (the package keeps it for the session)
     return generator
