@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
+from .lm import prompts as _prompts
 from .config import import_keras
 
 __all__ = [
@@ -563,33 +564,7 @@ def interest_agreement(profile: np.ndarray, true_interests: np.ndarray, users: S
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _shop_template():
-    from .lm.prompts import PromptTemplate
-
-    return PromptTemplate(
-        name="shop_interest_summary",
-        version="1",
-        fields=("items",),
-        text="""Each line lists products a customer bought or clicked in an online shop, then the customer's \
-interests in two or three words.
-
-Bought: Trail Running Shoes; GPS Sports Watch; Compression Socks
-Interests: running, fitness
-
-Bought: Burr Coffee Grinder; Single-Origin Beans; Loose-Leaf Green Tea
-Interests: coffee, tea
-
-Bought: Hardback Space Opera Novel; Cooperative Board Game; Cast-Iron Skillet
-Interests: science fiction, board games, cooking
-
-Bought: $items
-Interests:""",
-    )
-
-
-#: The few-shot prompt for shop customers (completion style for a base model); movies use
-#: ``crt.lm.prompts.INTEREST_SUMMARY``.
-SHOP_INTEREST_SUMMARY = _shop_template()
+SHOP_INTEREST_SUMMARY = _prompts.SHOP_INTEREST_SUMMARY
 
 
 def summarize_interests(titles: Sequence[str], generator: Any, template: Any = None, max_new_tokens: int = 12

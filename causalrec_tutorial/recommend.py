@@ -69,6 +69,7 @@ from . import columns as C
 from .causal import EffectEstimate
 from .config import as_rng, import_keras
 from .interest import EVENT_WEIGHTS
+from .lm import prompts as _prompts
 from .lm.prompts import PromptTemplate
 
 __all__ = [
@@ -522,20 +523,20 @@ def fit_click_model(
 
 
 def _world_vocab():
-    """The shop's own wording (quality tiers, product groups, features), read from :mod:`.world`."""
-    from . import world as W
+    """The shop's own wording (quality tiers, product groups, features), from :func:`.world.text_vocabulary`."""
+    from .world import text_vocabulary
 
-    return W
+    return text_vocabulary()
 
 
 def _quality_lexicon() -> dict[str, int]:
     """Quality phrase → tier 0 (very low) .. 4 (very high): the shop's tier words plus common synonyms."""
     W = _world_vocab()
     lex: dict[str, int] = {}
-    for tier, words in enumerate(W._QUALITY_ADJECTIVES):
+    for tier, words in enumerate(W.quality_adjectives):
         for word in words:
             lex[word.lower()] = tier
-    for tier, words in enumerate(W._TITLE_LINES):
+    for tier, words in enumerate(W.title_lines):
         for word in words:
             if word.lower() not in ("value", "select", "basic", "plus", "essentials"):  # ordinary words too
                 lex[word.lower()] = tier
@@ -875,57 +876,9 @@ def _within_rank(x: np.ndarray) -> np.ndarray:
 # 4. The LM ranker and its position experiment
 # ---------------------------------------------------------------------------------------------------------------
 
-#: Few-shot prompt for choosing a shop product from a list (completion style for a base model). Score candidates
-#: with ``generator.score(prompt, [" " + title for title in candidates])``.
-SHOP_RANK_CANDIDATES = PromptTemplate(
-    name="shop_rank_candidates",
-    version="1",
-    fields=("interests", "items"),
-    text="""Each block gives a shopper's interests, a list of products, and the product the shopper chose from the \
-list.
-
-Interests: running, fitness
-Products: Vista Cast-Iron Skillet; Pace Running Shoes; Jasmine Loose-Leaf Tea
-Chose: Pace Running Shoes
-
-Interests: coffee, baking
-Products: Summit Trekking Poles; Meeple Strategy Game; Crema Burr Grinder; Lotus Yoga Mat
-Chose: Crema Burr Grinder
-
-Interests: mystery novels, gardening
-Products: Velo Bike Lights; The Cold Witness (Pocket Edition); Zen Meditation Cushion
-Chose: The Cold Witness (Pocket Edition)
-
-Interests: $interests
-Products: $items
-Chose:""",
-)
-
-#: Few-shot prompt for a one-sentence, fact-grounded product pitch.
-SHOP_PITCH = PromptTemplate(
-    name="shop_pitch",
-    version="1",
-    fields=("interests", "item", "facts"),
-    text="""Write one sentence recommending a product to a shopper. Use only the facts given; do not invent anything.
-
-Interests: running, fitness
-Product: Nova Pace Running Shoes
-Facts: running; $$89.99; Well-made running shoes for joggers who love long runs. It comes with a cushioned midsole \
-and reflective trim.
-Sentence: For your running, the Nova Pace Running Shoes are well made, with a cushioned midsole and reflective \
-trim, for $$89.99.
-
-Interests: tea, cooking
-Product: Steep Basic Tea Infuser
-Facts: tea; $$9.99; A basic tea infuser designed for a morning cuppa at home. Expect a fine stainless mesh, along \
-with a drip-free spout.
-Sentence: Since you enjoy tea, this basic tea infuser has a fine stainless mesh for your morning cuppa, at $$9.99.
-
-Interests: $interests
-Product: $item
-Facts: $facts
-Sentence:""",
-)
+#: Few-shot prompts for the shop (defined in :mod:`.lm.prompts`, with the other templates).
+SHOP_RANK_CANDIDATES = _prompts.SHOP_RANK_CANDIDATES
+SHOP_PITCH = _prompts.SHOP_PITCH
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1159,10 +1112,10 @@ def _lexicons() -> tuple[dict[str, int], frozenset[str], dict[str, int]]:
     feature_words = set(_MATERIALS) | set(_FEATURE_EXTRA)
     groups: dict[str, int] = {}
     g = 0
-    for cat in W._CATEGORY_LIST:
-        for phrase in cat.features:
+    for cat in W.features:
+        for phrase in W.features[cat]:
             feature_words.update(t for t in _tokens(phrase) if t not in _STOP and not t.isdigit())
-        for _, syns in cat.products:
+        for syns in W.product_groups[cat]:
             for s in syns:
                 groups.setdefault(s.lower(), g)
             g += 1

@@ -103,12 +103,14 @@ __all__ = [
     "CATEGORIES",
     "PERIODS",
     "ABTestResult",
+    "TextVocabulary",
     "LoggingProbabilities",
     "PolicyValue",
     "ShopLogs",
     "ShopParams",
     "ShopWorld",
     "TrueEffects",
+    "text_vocabulary",
 ]
 
 PERIODS = ("early", "late")
@@ -501,6 +503,37 @@ _TITLE_EDITIONS = (
     ("(Illustrated Edition)", "(Revised Edition)"),
     ("(Collector's Edition)", "(Deluxe Hardback)"),
 )
+@dataclasses.dataclass(frozen=True)
+class TextVocabulary:
+    """The words the shop writes its item texts with (read-only; for text checks such as a faithfulness checker).
+
+    Attributes:
+        quality_adjectives: per quality tier 0 (very low) .. 4 (very high), the adjectives of a description's first
+            sentence.
+        title_lines: per tier, the product-line words a title may carry (tier 2 has none).
+        features: per category, the feature phrases its descriptions mention.
+        product_groups: per category, the product groups, each a tuple of synonyms (``"trainers"``, ...).
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-pitch
+    """
+
+    quality_adjectives: tuple[tuple[str, ...], ...]
+    title_lines: tuple[tuple[str, ...], ...]
+    features: dict[str, tuple[str, ...]]
+    product_groups: dict[str, tuple[tuple[str, ...], ...]]
+
+
+def text_vocabulary() -> TextVocabulary:
+    """The shop's text vocabulary (see :class:`TextVocabulary`)."""
+    return TextVocabulary(
+        quality_adjectives=_QUALITY_ADJECTIVES,
+        title_lines=_TITLE_LINES,
+        features={c.name: c.features for c in _CATEGORY_LIST},
+        product_groups={c.name: tuple(syns for _, syns in c.products) for c in _CATEGORY_LIST},
+    )
+
+
+
 _SYLLABLES = ("nor", "vik", "al", "ta", "ro", "ke", "lu", "mi", "sa", "dor", "fen", "bra", "zel", "tor", "wyn",
               "ka", "ri", "os", "ven", "li", "mar", "quin", "sol", "the", "ga")
 _N_BRANDS = 60

@@ -1,5 +1,7 @@
 """Prompt templates: rendering, validation, versions in cache keys."""
 
+import re
+
 import pytest
 
 from causalrec_tutorial.lm import cache, prompts
@@ -7,9 +9,11 @@ from causalrec_tutorial.lm import cache, prompts
 
 def test_templates_render_and_end_open():
     for template in prompts.TEMPLATES.values():
-        values = {f: ["Alien (1979)", "Aliens (1986)"] if f == "items" else "Some value" for f in template.fields}
+        values = {f: ["Alien (1979)", "Aliens (1986)"] if f == "items" else f"Value of {f}" for f in template.fields}
         text = template.render(**values)
-        assert "Alien (1979); Aliens (1986)" in text and "$" not in text
+        for field in template.fields:
+            assert ("Alien (1979); Aliens (1986)" if field == "items" else f"Value of {field}") in text
+        assert not re.search(r"\$[A-Za-z_{]", text), "an unfilled $field"  # "$89.99" (from "$$89.99") is a price
         assert text.endswith(":") and template.id == f"{template.name}@{template.version}"
 
 

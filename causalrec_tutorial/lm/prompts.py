@@ -16,7 +16,16 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["PromptTemplate", "INTEREST_SUMMARY", "RANK_CANDIDATES", "GROUNDED_RECOMMENDATION", "TEMPLATES"]
+__all__ = [
+    "PromptTemplate",
+    "INTEREST_SUMMARY",
+    "RANK_CANDIDATES",
+    "GROUNDED_RECOMMENDATION",
+    "SHOP_INTEREST_SUMMARY",
+    "SHOP_RANK_CANDIDATES",
+    "SHOP_PITCH",
+    "TEMPLATES",
+]
 
 
 def _items(items: Sequence[str]) -> str:
@@ -148,5 +157,84 @@ Facts: $facts
 Sentence:""",
 )
 
+# --- The simulated shop -------------------------------------------------------------------------------------
+
+SHOP_INTEREST_SUMMARY = PromptTemplate(
+    name="shop_interest_summary",
+    version="1",
+    fields=("items",),
+    text="""Each line lists products a customer bought or clicked in an online shop, then the customer's \
+interests in two or three words.
+
+Bought: Trail Running Shoes; GPS Sports Watch; Compression Socks
+Interests: running, fitness
+
+Bought: Burr Coffee Grinder; Single-Origin Beans; Loose-Leaf Green Tea
+Interests: coffee, tea
+
+Bought: Hardback Space Opera Novel; Cooperative Board Game; Cast-Iron Skillet
+Interests: science fiction, board games, cooking
+
+Bought: $items
+Interests:""",
+)
+"""Interest keywords for a shop customer (``crt.interest.summarize_interests``)."""
+
+#: Few-shot prompt for choosing a shop product from a list (completion style for a base model). Score candidates
+#: with ``generator.score(prompt, [" " + title for title in candidates])``.
+SHOP_RANK_CANDIDATES = PromptTemplate(
+    name="shop_rank_candidates",
+    version="1",
+    fields=("interests", "items"),
+    text="""Each block gives a shopper's interests, a list of products, and the product the shopper chose from the \
+list.
+
+Interests: running, fitness
+Products: Vista Cast-Iron Skillet; Pace Running Shoes; Jasmine Loose-Leaf Tea
+Chose: Pace Running Shoes
+
+Interests: coffee, baking
+Products: Summit Trekking Poles; Meeple Strategy Game; Crema Burr Grinder; Lotus Yoga Mat
+Chose: Crema Burr Grinder
+
+Interests: mystery novels, gardening
+Products: Velo Bike Lights; The Cold Witness (Pocket Edition); Zen Meditation Cushion
+Chose: The Cold Witness (Pocket Edition)
+
+Interests: $interests
+Products: $items
+Chose:""",
+)
+
+#: Few-shot prompt for a one-sentence, fact-grounded product pitch.
+SHOP_PITCH = PromptTemplate(
+    name="shop_pitch",
+    version="1",
+    fields=("interests", "item", "facts"),
+    text="""Write one sentence recommending a product to a shopper. Use only the facts given; do not invent anything.
+
+Interests: running, fitness
+Product: Nova Pace Running Shoes
+Facts: running; $$89.99; Well-made running shoes for joggers who love long runs. It comes with a cushioned midsole \
+and reflective trim.
+Sentence: For your running, the Nova Pace Running Shoes are well made, with a cushioned midsole and reflective \
+trim, for $$89.99.
+
+Interests: tea, cooking
+Product: Steep Basic Tea Infuser
+Facts: tea; $$9.99; A basic tea infuser designed for a morning cuppa at home. Expect a fine stainless mesh, along \
+with a drip-free spout.
+Sentence: Since you enjoy tea, this basic tea infuser has a fine stainless mesh for your morning cuppa, at $$9.99.
+
+Interests: $interests
+Product: $item
+Facts: $facts
+Sentence:""",
+)
+
 #: Every template by name.
-TEMPLATES = {t.name: t for t in (INTEREST_SUMMARY, RANK_CANDIDATES, GROUNDED_RECOMMENDATION)}
+TEMPLATES = {
+    t.name: t
+    for t in (INTEREST_SUMMARY, RANK_CANDIDATES, GROUNDED_RECOMMENDATION, SHOP_INTEREST_SUMMARY,
+              SHOP_RANK_CANDIDATES, SHOP_PITCH)
+}
