@@ -718,6 +718,41 @@ class ShopLogs:
         ev = ev[ev[C.EVENT] == event]
         return ev.groupby(C.USER, sort=True)[C.ITEM].agg(list)
 
+    def split(self, fraction: float) -> tuple[ShopLogs, ShopLogs]:
+        """Split the logs in time: the first ``fraction`` of the sessions, and the rest.
+
+        Learn a policy on the first part and evaluate it off-policy on the second. A policy built from the very
+        logs it is evaluated on depends on their randomness (which items happened to be shown, clicked, bought),
+        and importance weighting is then no longer unbiased; later sessions are fresh draws of the logging policy.
+
+        Args:
+            fraction: share of the sessions (in time order) in the first part, strictly between 0 and 1.
+
+        Returns:
+            ``(earlier, later)``: two :class:`ShopLogs` with every table restricted to their sessions.
+
+        Raises:
+            ValueError: if ``fraction`` is not strictly between 0 and 1, or a part would have no session.
+
+        Book: 07_case_study.ipynb, sec-case-before
+        """
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+            raise ValueError(f"fraction must be a number strictly between 0 and 1, got {fraction!r}")
+        sessions = self.sessions.sort_values([C.TIMESTAMP, C.SESSION], kind="stable")
+        n_first = int(round(fraction * len(sessions)))
+        if not 0 < n_first < len(sessions):
+            raise ValueError(f"fraction {fraction} of {len(sessions)} sessions leaves one part empty")
+        first = set(sessions[C.SESSION].iloc[:n_first].tolist())
+
+        def part(keep_first: bool) -> ShopLogs:
+            def rows(df: pd.DataFrame) -> pd.DataFrame:
+                return df[df[C.SESSION].isin(first) == keep_first].reset_index(drop=True)
+
+            return dataclasses.replace(self, impressions=rows(self.impressions), purchases=rows(self.purchases),
+                                       pairs=rows(self.pairs), sessions=rows(self.sessions))
+
+        return part(True), part(False)
+
 
 @dataclasses.dataclass(frozen=True)
 class ABTestResult:

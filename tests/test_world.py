@@ -232,6 +232,25 @@ def test_late_period_has_cold_start_items_and_later_timestamps(small_world):
     assert len(both.impressions) == len(early.impressions) + len(late.impressions)
 
 
+def test_split_logs_in_time(small_world):
+    logs = small_world.logs()
+    first, later = logs.split(0.75)
+    assert len(first.sessions) == round(0.75 * len(logs.sessions))
+    assert len(first.sessions) + len(later.sessions) == len(logs.sessions)
+    assert first.sessions[C.TIMESTAMP].max() <= later.sessions[C.TIMESTAMP].min()
+    for table in ("impressions", "purchases", "pairs"):
+        a, b, whole = getattr(first, table), getattr(later, table), getattr(logs, table)
+        assert len(a) + len(b) == len(whole)
+        assert set(a[C.SESSION]) <= set(first.sessions[C.SESSION])
+        assert not set(b[C.SESSION]) & set(first.sessions[C.SESSION])
+    assert first.items is logs.items and later.period == logs.period
+    for bad in (0, 1, 1.5, -0.1, True, "half"):
+        with pytest.raises(ValueError, match="fraction"):
+            logs.split(bad)
+    with pytest.raises(ValueError, match="empty"):
+        logs.split(1e-9)
+
+
 def test_events_and_histories_are_in_time_order(small_world):
     logs = small_world.logs()
     ev = logs.events()
