@@ -301,7 +301,8 @@ MANIFEST: dict[str, Asset] = {
         Asset(
             name="open_bandit",
             description="Open Bandit Dataset, small sample (ZOZOTOWN; random and Bernoulli-TS logs x "
-            "all/men/women campaigns, 10k impressions each, logged propensities, item_context.csv)",
+            "all/men/women campaigns, 10k impressions each, logged propensities, item_context.csv), and the "
+            "Bernoulli-TS prior used in production (obp/policy/conf/prior_bts.yaml, Apache-2.0)",
             source=PipSource((_OBP_SDIST,), options=("--no-binary", ":all:", "--ignore-requires-python")),
             files=_files(_OBP_SDIST.filename, "obp-0.5.7/obp/dataset/obd/", """
                 random/all/all.csv             5039451  7168295b6e0a9eabcf3392320a5dd434e542b68e705d5cd9491499af589812f1
@@ -316,6 +317,8 @@ MANIFEST: dict[str, Asset] = {
                 bts/men/item_context.csv          4287  3b411ed6b0471316321a6b93f4f756bb25888eac6218cd71d0b603d41d85732d
                 bts/women/women.csv            3722697  e5d1b49a39b608585a2f3014a3f54970430cd37a495c1b73fceb85cdf428a5b8
                 bts/women/item_context.csv        5792  a56295bad066a558eb783055afd9279f5f4e209a4776eafc22151c53f0ac89d4
+            """) + _files(_OBP_SDIST.filename, "obp-0.5.7/obp/policy/conf/", """
+                prior_bts.yaml                    3968  81a54fbdc184021ccc62ab97de81ec35461c032e3d7f99ccaa0a9745f732d251
             """),
             licence="CC BY 4.0",
             licence_url="https://creativecommons.org/licenses/by/4.0/",

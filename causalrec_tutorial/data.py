@@ -1,4 +1,4 @@
-"""Real logged data, as tidy DataFrames with the package's column names (:mod:`causalrec_tutorial.columns`).
+r"""Real logged data, as tidy DataFrames with the package's column names (:mod:`causalrec_tutorial.columns`).
 
 Two public data sets, both fetched once by ``python -m causalrec_tutorial.assets fetch`` (never at run time):
 
@@ -24,6 +24,11 @@ item_context.csv                ``item_feature_0`` (float), ``item_feature_1..3`
                                 ``item_id``
 (added)                         ``policy`` (``POLICY``) and ``campaign`` (``CAMPAIGN``)
 ==============================  ==============================================================================
+
+The asset also holds ``prior_bts.yaml`` from the same sdist (``obp/policy/conf/``, Apache-2.0): the Beta prior
+:math:`(\alpha_a, \beta_a)` per item of the Bernoulli Thompson-sampling policy that ZOZOTOWN ran in production,
+which ``obp.policy.BernoulliTS(is_zozotown_prior=True, campaign=...)`` uses; :func:`load_open_bandit_prior` returns it
+as ``item_id, alpha, beta`` (the index ``a`` is the action index of the Open Bandit Pipeline, the ``item_id`` here).
 
 The data set has no user or session id. The item ids and the feature hashes of the ``random`` and ``bts`` copies
 are **not** aligned (the same id or hash does not mean the same item), so compare the two policies within one
@@ -56,6 +61,7 @@ __all__ = [
     "load_movielens_100k",
     "load_open_bandit",
     "load_open_bandit_items",
+    "load_open_bandit_prior",
 ]
 
 OBD_POLICIES = ("random", "bts")
@@ -137,6 +143,38 @@ def load_open_bandit(policy: str = "random", campaign: str = "all") -> pd.DataFr
     out = log.merge(items, on=C.ITEM, how="left", validate="many_to_one")
     first = [C.TIMESTAMP, C.ITEM, C.POSITION, C.CLICK, C.PROPENSITY, C.POLICY, C.CAMPAIGN]
     return out[first + [c for c in out.columns if c not in first]].reset_index(drop=True)
+
+
+def load_open_bandit_prior(campaign: str = "all") -> pd.DataFrame:
+    r"""The Beta prior of ZOZOTOWN's production Bernoulli Thompson-sampling policy, per item of a campaign.
+
+    Read from ``prior_bts.yaml`` of the ``obp==0.5.7`` sdist (``obp/policy/conf/``; Apache-2.0, Saito et al. 2021),
+    the prior that ``obp.policy.BernoulliTS(is_zozotown_prior=True, campaign=campaign)`` starts from. Item ``a``'s
+    click probability is drawn from :math:`\text{Beta}(\alpha_a, \beta_a)` each round
+    (:func:`causalrec_tutorial.evaluate.bernoulli_ts_action_dist`).
+
+    Args:
+        campaign: ``"all"`` (80 items), ``"men"`` (34) or ``"women"`` (46).
+
+    Returns:
+        DataFrame ``item_id, alpha, beta`` with one row per item, ``item_id`` = 0 .. n_items-1.
+
+    Raises:
+        ValueError: for an unknown campaign.
+        causalrec_tutorial.assets.AssetError: if the data set is not fetched (or was fetched before the prior was
+            part of it); the message names the command ``python -m causalrec_tutorial.assets fetch open_bandit``.
+
+    Book: 06_evaluation.ipynb, sec-eval-obd
+    """
+    import yaml  # installed with jupyter-book (and the dev extra); imported here so the rest needs no YAML
+
+    _check_obd("random", campaign)
+    with open(assets.locate("open_bandit") / "prior_bts.yaml", encoding="utf-8") as handle:
+        prior = yaml.safe_load(handle)[campaign]
+    alpha, beta = (pd.array(prior[key], dtype="float64") for key in ("alpha", "beta"))
+    if len(alpha) != len(beta):
+        raise ValueError(f"prior_bts.yaml is malformed: {len(alpha)} alphas but {len(beta)} betas for {campaign!r}")
+    return pd.DataFrame({C.ITEM: range(len(alpha)), "alpha": alpha, "beta": beta}).astype({C.ITEM: "int64"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -62,7 +62,10 @@ replacement ``n_bootstrap`` times (vectorised), recompute the estimate with the 
 fixed, take the ``(1 - confidence)/2`` and ``(1 + confidence)/2`` quantiles.
 
 For the simulated shop, :func:`slot_probability`, :func:`slot_distribution` and :func:`mixture_value` give a
-target policy's per-slot probabilities and its exact value (see :func:`slot_probability` for the recipe).
+target policy's per-slot probabilities and its exact value (see :func:`slot_probability` for the recipe). For the
+Open Bandit Dataset, :func:`bernoulli_ts_action_dist` gives the slot distribution of a Bernoulli Thompson-sampling
+policy (the evaluation policy of the Open Bandit Pipeline's benchmark, Saito et al. 2021) and
+:func:`fit_reward_model` the cross-fitted, position-wise logistic-regression reward model its DM and DR use.
 
 **A/B tests.** :func:`difference_in_means` (two arrays of per-unit outcomes) and :func:`estimate_ab_effects` (an
 :class:`~causalrec_tutorial.world.ABTestResult` or its ``sessions`` table) give B − A with a normal-approximation
@@ -94,6 +97,7 @@ __all__ = [
     "ABEstimate",
     "OPEEstimate",
     "average_popularity",
+    "bernoulli_ts_action_dist",
     "coverage",
     "difference_in_means",
     "dm",
@@ -102,6 +106,7 @@ __all__ = [
     "estimate_ab_effects",
     "estimate_policy_value",
     "expected_reward",
+    "fit_reward_model",
     "importance_weights",
     "ips",
     "map_at_k",
@@ -1035,6 +1040,170 @@ def estimate_policy_value(
         out["truth"] = float(truth)
         out["error"] = out["value"] - out["truth"]
     return out
+
+
+def bernoulli_ts_action_dist(
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    len_list: int,
+    n_sim: int,
+    rng: np.random.Generator | int,
+    *,
+    batch_size: int = 20_000,
+) -> np.ndarray:
+    r"""The slot distribution of a Bernoulli Thompson-sampling policy, by Monte Carlo: array ``(n_actions, len_list)``.
+
+    Each simulated round draws one success probability per action, :math:`\theta_a \sim \text{Beta}(\alpha_a,
+    \beta_a)`, and lists the ``len_list`` actions with the largest draws, best first. Entry ``[a, s]`` is the share of
+    the ``n_sim`` rounds in which action ``a`` was in slot ``s``, so every column sums to 1. This is what
+    ``obp.policy.BernoulliTS(...).compute_batch_action_dist(n_sim=...)`` computes for a policy that has not been
+    updated yet (its counts are zero, so the posterior is the prior), vectorised; in the Open Bandit Pipeline's
+    benchmark the prior is the one ZOZOTOWN used in production (``crt.data.load_open_bandit_prior``). Tile it over
+    rounds (``np.broadcast_to(dist, (n, *dist.shape))``) to get ``obp``'s ``action_dist`` layout. The Monte Carlo
+    standard error of an entry ``p`` is ``sqrt(p (1 - p) / n_sim)``.
+
+    Args:
+        alpha: Beta prior parameters per action, positive, shape ``(n_actions,)``.
+        beta: the second Beta parameters, positive, same shape.
+        len_list: slots per list (3 in the Open Bandit Dataset), ``1 <= len_list <= n_actions``.
+        n_sim: simulated rounds (>= 1).
+        rng: a ``numpy.random.Generator`` or an integer seed.
+        batch_size: rounds simulated at once (memory: ``16 * batch_size * n_actions`` bytes).
+
+    Returns:
+        float64 array ``(n_actions, len_list)``.
+
+    Raises:
+        ValueError: for non-positive, non-finite or mismatched ``alpha``/``beta``, or a bad ``len_list``/``n_sim``.
+
+    Book: 06_evaluation.ipynb, sec-eval-obd
+    """
+    a = _vector("alpha", alpha, "one positive Beta parameter per action")
+    b = _vector("beta", beta, "one positive Beta parameter per action", n=len(a), ref="alpha")
+    for name, arr in (("alpha", a), ("beta", b)):
+        if (arr <= 0).any():
+            raise ValueError(f"{name} must be positive (Beta parameters), got a minimum of {arr.min()!r}")
+    n_actions = len(a)
+    len_list = _check_k(len_list, "len_list")
+    if len_list > n_actions:
+        raise ValueError(f"len_list={len_list} exceeds the number of actions ({n_actions})")
+    n_sim = _check_k(n_sim, "n_sim")
+    batch_size = _check_k(batch_size, "batch_size")
+    gen = as_rng(rng)
+    counts = np.zeros(n_actions * len_list, dtype=np.int64)
+    slots = np.arange(len_list)
+    for start in range(0, n_sim, batch_size):
+        m = min(batch_size, n_sim - start)
+        draws = gen.beta(a, b, size=(m, n_actions))
+        top = np.argpartition(-draws, len_list - 1, axis=1)[:, :len_list]
+        order = np.argsort(-np.take_along_axis(draws, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        counts += np.bincount((top * len_list + slots).ravel(), minlength=n_actions * len_list)
+    return counts.reshape(n_actions, len_list) / n_sim
+
+
+def fit_reward_model(
+    context: ArrayLike,
+    action: ArrayLike,
+    reward: ArrayLike,
+    position: ArrayLike | None = None,
+    action_context: ArrayLike | None = None,
+    *,
+    n_actions: int | None = None,
+    len_list: int | None = None,
+    n_folds: int = 3,
+    C: float = 100.0,
+    seed: int = 12345,
+) -> np.ndarray:
+    r"""A cross-fitted logistic-regression reward model :math:`\hat q(x, a, s)` for DM and DR, ``(n, n_actions, L)``.
+
+    The Open Bandit Pipeline's ``RegressionModel`` with ``fitting_method="normal"`` and a scikit-learn
+    ``LogisticRegression`` base model, as its OBD benchmark uses it: the features of a round are the context and the
+    logged action's context, :math:`[x_i, c_{a_i}]` (or a one-hot of the action when ``action_context`` is None);
+    one model per slot (position-wise), fitted on that slot's rounds; *cross-fitting* with ``n_folds`` folds
+    (shuffled, ``random_state=seed``): the predictions for the rounds of one fold come from models fitted on the
+    other folds, so a round's own reward never enters its prediction. Each model minimises
+    :math:`\tfrac12\lVert w\rVert^2 + C \sum_i \text{logloss}_i` (intercept not penalised) with Newton's method
+    (``solver="newton-cholesky"``), which reaches the optimum; ``obp``'s script used scikit-learn's default L-BFGS at
+    its default tolerance, which can stop short of it. A fold in which a slot has a single reward value gets that
+    constant. Predictions use the linearity of the logit: :math:`\text{logit}\,\hat q = x \cdot w_x + c_a \cdot w_c
+    + b`, for every action at once.
+
+    Args:
+        context: ``(n, d)`` context features per round (e.g. one-hot user features).
+        action: ``(n,)`` logged action per round, in ``[0, n_actions)``.
+        reward: ``(n,)`` binary rewards (clicks).
+        position: ``(n,)`` slot per round in ``[0, len_list)`` (default: all 0).
+        action_context: ``(n_actions, d_a)`` features per action (e.g. item features); default a one-hot.
+        n_actions: number of actions (default ``len(action_context)`` or ``max(action) + 1``).
+        len_list: number of slots (default ``max(position) + 1``).
+        n_folds: folds for cross-fitting (1 = fit and predict on all rounds).
+        C: inverse L2 penalty of scikit-learn's ``LogisticRegression`` (``obp``'s OBD configuration uses 100).
+        seed: ``random_state`` of the fold split.
+
+    Returns:
+        float64 array ``(n, n_actions, len_list)`` of predicted click probabilities.
+
+    Raises:
+        ValueError: for empty or mismatched inputs, ids outside their ranges, non-binary rewards or bad settings.
+
+    Book: 06_evaluation.ipynb, sec-eval-obd
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+    from threadpoolctl import threadpool_limits
+
+    r = _vector("reward", reward, _REWARD_WHAT)
+    n = len(r)
+    if not np.isin(r, (0.0, 1.0)).all():
+        raise ValueError("reward must be binary (0/1) for a logistic-regression reward model")
+    x = _to_float_array("context", context, "context features per round")
+    if x.ndim != 2 or x.shape[0] != n:
+        raise ValueError(f"length mismatch: context has shape {x.shape} but reward has {n} rounds; expected (n, d)")
+    _check_finite("context", x, "context features per round")
+    if action_context is not None:
+        ac = _to_float_array("action_context", action_context, "features per action")
+        if ac.ndim != 2:
+            raise ValueError(f"action_context must be 2-D (n_actions, d_a), got shape {ac.shape}")
+        _check_finite("action_context", ac, "features per action")
+    raw_a = np.asarray(action)
+    if n_actions is None:
+        n_actions = len(ac) if action_context is not None else int(raw_a.max()) + 1 if raw_a.size else 1
+    n_actions = _check_k(n_actions, "n_actions")
+    if action_context is None:
+        ac = np.eye(n_actions)
+    elif len(ac) != n_actions:
+        raise ValueError(f"action_context has {len(ac)} rows but n_actions={n_actions}")
+    a = _indices("action", action, n, n_actions, "action_context")
+    if position is None:
+        s = np.zeros(n, dtype=np.int64)
+        len_list = 1 if len_list is None else _check_k(len_list, "len_list")
+    else:
+        raw_s = np.asarray(position)
+        len_list = (int(raw_s.max()) + 1 if raw_s.size else 1) if len_list is None else _check_k(len_list, "len_list")
+        s = _indices("position", position, n, len_list, "slot")
+    n_folds = _check_k(n_folds, "n_folds")
+    if n_folds > n:
+        raise ValueError(f"n_folds={n_folds} exceeds the {n} rounds")
+    if isinstance(C, bool) or not isinstance(C, (int, float, np.integer, np.floating)) or not C > 0:
+        raise ValueError(f"C must be a positive number (the inverse L2 penalty), got {C!r}")
+    folds = [(np.arange(n), np.arange(n))] if n_folds == 1 else list(
+        KFold(n_folds, shuffle=True, random_state=seed).split(x))
+    q = np.empty((n, n_actions, len_list))
+    with threadpool_limits(1):  # tiny problems: threads only add overhead on a shared machine
+        for train, test in folds:
+            for slot in range(len_list):
+                rows = train[s[train] == slot]
+                y = r[rows]
+                if rows.size == 0 or y.min() == y.max():
+                    q[test, :, slot] = y.mean() if rows.size else r[train].mean()
+                    continue
+                model = LogisticRegression(C=float(C), solver="newton-cholesky", max_iter=1000)
+                model.fit(np.c_[x[rows], ac[a[rows]]], y)
+                w = model.coef_[0]
+                logit = (x[test] @ w[: x.shape[1]])[:, None] + (ac @ w[x.shape[1]:])[None, :] + model.intercept_[0]
+                q[test, :, slot] = special.expit(logit)
+    return q
 
 
 # ---------------------------------------------------------------------------------------------------------------

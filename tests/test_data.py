@@ -34,6 +34,21 @@ def test_open_bandit_logs(policy, campaign, require_asset):
     assert len(items) == n and list(items[C.ITEM]) == list(range(n))
 
 
+@pytest.mark.parametrize("campaign", data.OBD_CAMPAIGNS)
+def test_open_bandit_prior(campaign, require_asset):
+    require_asset("open_bandit")
+    prior = data.load_open_bandit_prior(campaign)
+    assert list(prior.columns) == [C.ITEM, "alpha", "beta"]
+    assert len(prior) == N_ITEMS[campaign] and list(prior[C.ITEM]) == list(range(N_ITEMS[campaign]))
+    assert (prior[["alpha", "beta"]] > 0).all().all()
+    # a click-rate prior: the prior means alpha / (alpha + beta) are small, like the logs' CTR (< 2 %)
+    assert (prior["alpha"] / (prior["alpha"] + prior["beta"])).between(0, 0.05).all()
+    if campaign == "all":  # the first entries of obp 0.5.7's prior_bts.yaml
+        assert prior["alpha"].iloc[:3].tolist() == [47.0, 8.0, 62.0]
+    with pytest.raises(ValueError, match="campaign must be one of"):
+        data.load_open_bandit_prior("kids")
+
+
 def test_open_bandit_rejects_unknown_names():
     with pytest.raises(ValueError, match=r"policy must be one of \('random', 'bts'\)"):
         data.load_open_bandit("egreedy", "all")
@@ -45,6 +60,8 @@ def test_missing_asset_names_the_fixing_command(monkeypatch, tmp_path):
     monkeypatch.setenv("CAUSALREC_DATA_DIR", str(tmp_path))
     with pytest.raises(assets.AssetError, match="python -m causalrec_tutorial.assets fetch open_bandit"):
         data.load_open_bandit()
+    with pytest.raises(assets.AssetError, match="python -m causalrec_tutorial.assets fetch open_bandit"):
+        data.load_open_bandit_prior()
     with pytest.raises(assets.AssetError, match="python -m causalrec_tutorial.assets fetch movielens_100k"):
         data.load_movielens_100k()
 
