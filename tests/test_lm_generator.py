@@ -125,3 +125,37 @@ def test_generation_cache(gen, tmp_path):
         assert cached.generate("Users who liked Star Wars also liked", max_new_tokens=4) == first
     assert cached.score("I like", [" cats", " dogs"]).tolist() == cached.score("I like", [" cats", " dogs"]).tolist()
     assert store.size().entries == 2
+
+
+def test_forward_matches_keras_hub_backbone(gen):
+    """The hand-written forward pass (packed sequences, logits only where needed) computes keras-hub's model."""
+    import tensorflow as tf
+
+    model = gen.model
+    ids = np.array([2] + gen.tokenize("Users who watched Alien (1979) also watched"), dtype=np.int32)
+    ours, _, _ = model._forward(ids, tf.range(len(ids)), tf.zeros(len(ids), tf.int32), *model.empty_cache())
+    theirs = model.backbone({"token_ids": ids[None], "padding_mask": np.ones((1, len(ids)), np.int32)})[0]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=2e-3, rtol=1e-4)
+
+
+def test_greedy_is_the_argmax_of_the_full_forward(gen):
+    prompt = "The three most popular films of 1994 were"
+    text = gen.generate(prompt, max_new_tokens=12)
+    ids = [2] + gen.tokenize(prompt)
+    new = gen.tokenize(prompt + text)[len(ids) - 1:]
+    assert len(new) >= 8
+    logp = gen.model.all_log_probs(ids + new)
+    assert logp[len(ids) - 1:-1].argmax(axis=1).tolist() == new
+
+
+def test_score_does_not_depend_on_packing(gen, monkeypatch):
+    from causalrec_tutorial.lm import generator
+
+    prompt = prompts.RANK_CANDIDATES.render(items=["Heat (1995)", "Casino (1995)"])
+    conts = [" Goodfellas (1990)", " Toy Story (1995)", " The Godfather (1972)", " Babe (1995)", " Se7en (1995)"]
+    together = gen.score(prompt, conts)
+    monkeypatch.setattr(generator, "SCORE_ROWS", 3)  # a few continuations per forward pass
+    np.testing.assert_allclose(gen.score(prompt, conts), together, atol=2e-3)
+    alone = np.array([gen.score(prompt, [c])[0] for c in conts])
+    np.testing.assert_allclose(alone, together, atol=2e-3)
+    assert len(set(np.round(together, 3))) == len(conts)

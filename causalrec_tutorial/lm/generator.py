@@ -9,11 +9,13 @@ The model is the ``gemma3_270m`` asset (a GGUF file), converted once into a kera
 :mod:`.gemma`) and loaded once per process. Every call is cached on disk (:mod:`.cache`), keyed by the model,
 the settings, the prompt version and the input, so re-running a chapter costs nothing.
 
-How it runs: the prompt goes through the model once ("prefill", filling a key/value cache), then one token per
-step. ``score`` puts the prompt through once and all continuations through together, as one batch on top of the
-prompt's cache, and sums each continuation's token log-probabilities (log-softmax over the whole vocabulary).
-The compiled functions accept any shape, so they are traced once per process; inputs are padded to a few fixed
-lengths (:data:`BUCKETS`) all the same, so that TensorFlow's kernels see few shapes.
+How it runs: the forward pass is written with plain TensorFlow ops on the keras-hub backbone's weights, in
+compiled functions that take any length, so a process traces each of them once. The prompt goes through once ("prefill",
+giving its key/value cache), then ``generate`` adds one token per step, and ``score`` puts *all* continuations
+through together as one packed sequence on top of the prompt's cache: each continuation token attends to the
+prompt and to the earlier tokens of its own continuation, never to another candidate's. Logits are computed only
+where they are needed (the 262,144-word output layer costs as much as the whole transformer at each row), and
+each continuation's score is the sum of its tokens' log-probabilities (log-softmax over the whole vocabulary).
 
 Book: appendix_a_language_models.ipynb, sec-lm-generator
 """
@@ -30,23 +32,30 @@ from .. import config
 from . import cache as _cache
 from . import gemma as _gemma
 
-#: Padded lengths (tokens) for prompts and for the key/value cache. The compiled function accepts any shape (it is
-#: traced once per process); the buckets keep the number of distinct shapes, and the padding, small.
-BUCKETS = (16, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 512, 768, 1024, 1536, 2048)
-_CONTINUATION_BUCKETS = (4, 8, 12, 16, 24, 32, 48, 64) + BUCKETS[6:]
-MAX_CONTEXT = BUCKETS[-1]
+#: Longest prompt plus new tokens (or plus the longest continuation) that ``generate`` and ``score`` accept.
+MAX_CONTEXT = 2048
+#: Continuation tokens scored per forward pass (each needs a 262,144-wide row of logits: 1 MB).
+SCORE_ROWS = 256
+#: Version of the forward pass; part of the cache key, so results of an older implementation are not reused.
+RUNTIME_VERSION = "2"
 DTYPES = ("float32", "bfloat16")
 _BOS, _EOS, _END_OF_TURN = 2, 1, 106
 _MODELS: dict[tuple, "_Gemma"] = {}
 _LOCK = threading.Lock()
 
 
-def _bucket(n: int, buckets: Sequence[int] = BUCKETS) -> int:
-    return next(b for b in buckets if b >= n)
-
-
 class _Gemma:
-    """Tokenizer, backbone and compiled prefill / decode / score functions (one per process and dtype)."""
+    """Tokenizer, backbone and the compiled forward pass (one per process and dtype).
+
+    The forward pass is written here with plain TensorFlow ops on the backbone's weights (the keras-hub layers are
+    kept for their weights and parameter count), so that it can do three things the stock layers cannot:
+
+    * compute logits only at the rows that need them (a 262,144-word output layer costs about as much as the
+      whole transformer at every row where it is applied);
+    * run several continuations *packed* in one sequence on top of a shared prompt: each token attends to the
+      prompt and to the earlier tokens of its own continuation (a block-diagonal causal mask);
+    * keep the key/value cache as plain tensors that grow by one row per decoded token.
+    """
 
     def __init__(self, dtype: str) -> None:
         config.import_keras()
@@ -60,34 +69,113 @@ class _Gemma:
         self.backbone = keras_hub.models.Gemma3Backbone.from_preset(str(preset), dtype=dtype)
         self.model_id, self.dtype = _gemma.model_id(), dtype
         bb = self.backbone
-        n_layers, kv_heads, head_dim = bb.num_layers, bb.num_key_value_heads, bb.head_dim
-        compute = bb.compute_dtype
-        ids_spec = tf.TensorSpec([None, None], tf.int32)
-        cache_spec = tuple((tf.TensorSpec([None, None, kv_heads, head_dim], compute),) * 2 for _ in range(n_layers))
+        self._compute = tf.as_dtype(bb.compute_dtype)
+        heads, head_dim, hidden = bb.num_query_heads, bb.head_dim, bb.hidden_dim
+        self._head_dim = head_dim
+        window = bb.sliding_window_size
+        embedding = bb.token_embedding.embeddings
+        layers = []
+        for i, layer in enumerate(bb.transformer_layers):
+            att = layer.attention
+            qkv = np.concatenate([
+                np.asarray(att.query_dense.kernel.numpy()).transpose(1, 0, 2).reshape(hidden, heads * head_dim),
+                np.asarray(att.key_dense.kernel.numpy())[0], np.asarray(att.value_dense.kernel.numpy())[0]], axis=1)
+            layers.append(dict(
+                qkv=tf.Variable(qkv, dtype=self._compute, trainable=False, name=f"qkv_{i}"),
+                out=att.output_dense.kernel, q_norm=att.query_norm.scale, k_norm=att.key_norm.scale,
+                pre_att=layer.pre_attention_norm.scale, post_att=layer.post_attention_norm.scale,
+                pre_ffw=layer.pre_ffw_norm.scale, post_ffw=layer.post_ffw_norm.scale,
+                gate=layer.gating_ffw.kernel, up=layer.gating_ffw_2.kernel, down=layer.ffw_linear.kernel,
+                local=bool(att.use_sliding_window_attention), wavelength=float(att.rope_wavelength)))
+        final_norm = bb.layer_norm.scale
+        eps = float(bb.layer_norm_epsilon)
+        compute = self._compute
+        self._n_layers = len(layers)
 
-        def forward(token_ids, cache, index):
-            """Hidden states (after the final norm) of ``token_ids`` placed at ``index``; the updated cache."""
-            x = bb.token_embedding(token_ids)
-            x = x * tf.cast(tf.sqrt(float(bb.hidden_dim)), x.dtype)
-            caches = []
-            for i, layer in enumerate(bb.transformer_layers):
-                x, layer_cache = layer(x, cache=cache[i], cache_update_index=index)
-                caches.append(layer_cache)
-            return bb.layer_norm(x), tuple(caches)
+        def rms(x, scale):
+            x32 = tf.cast(x, tf.float32)
+            x32 = x32 * tf.math.rsqrt(tf.reduce_mean(tf.square(x32), axis=-1, keepdims=True) + eps)
+            return tf.cast(x32 * (1.0 + tf.cast(tf.convert_to_tensor(scale), tf.float32)), compute)
 
-        @tf.function(input_signature=[ids_spec, cache_spec, tf.TensorSpec([], tf.int32),
-                                      tf.TensorSpec([None, 2], tf.int32)])
-        def run(token_ids, cache, index, positions):
-            """Put ``token_ids`` (batch, length) at ``index`` on top of ``cache``; return the next-token log-probs
-            (log-softmax over the vocabulary) at ``positions`` (rows of (batch row, column)) and the updated cache.
+        def rope_tables(pos, wavelength):
+            inv = wavelength ** (-np.arange(0, head_dim, 2, dtype=np.float32) / head_dim)
+            freq = tf.cast(pos, tf.float32)[:, None] * tf.constant(inv, tf.float32)[None, :]
+            freq = tf.concat([freq, freq], axis=-1)
+            return tf.cast(tf.cos(freq), compute), tf.cast(tf.sin(freq), compute)
 
-            One function serves prefill, decoding, scoring and checks, so a process traces the model once."""
-            hidden, cache = forward(token_ids, cache, index)
-            logits = tf.cast(bb.token_embedding(tf.gather_nd(hidden, positions), reverse=True), tf.float32)
-            return tf.nn.log_softmax(logits, axis=-1), cache
+        def rope(x, cos, sin):  # x (..., T, 256) with cos/sin (T, 256) broadcast on the left
+            x1, x2 = tf.split(x, 2, axis=-1)
+            return x * cos + tf.concat([-x2, x1], axis=-1) * sin
 
-        self.run, self._cache_shape = run, (kv_heads, head_dim)
-        self._compute = compute
+        def forward(ids, pos, seg, past_k, past_v):
+            """Hidden states of the new tokens ``ids`` (T,) at positions ``pos`` on top of ``past_k/past_v``
+            (layers, P, head_dim; positions 0..P-1, seen by every new token within the sliding window). New tokens
+            see each other causally within the same ``seg`` value; ``seg == 0`` tokens are seen by all."""
+            t = tf.shape(ids)[0]
+            p = tf.shape(past_k)[1]
+            x = tf.gather(tf.convert_to_tensor(embedding), ids)
+            x = x * tf.cast(tf.sqrt(float(hidden)), compute)
+            key_pos = tf.concat([tf.range(p), pos], axis=0)
+            key_seg = tf.concat([tf.zeros([p], tf.int32), seg], axis=0)
+            causal = key_pos[None, :] <= pos[:, None]
+            visible = (key_seg[None, :] == 0) | (key_seg[None, :] == seg[:, None])
+            dist = pos[:, None] - key_pos[None, :]
+            global_mask = (causal & visible)[:, None, :]  # (T, 1, P+T): broadcast over heads
+            local_mask = global_mask & (dist < window)[:, None, :]
+            tables = {w: rope_tables(pos, w) for w in sorted({layer["wavelength"] for layer in layers})}
+            new_k, new_v = [], []
+            for i, w in enumerate(layers):
+                h = rms(x, w["pre_att"])
+                qkv = tf.matmul(h, w["qkv"])
+                q = tf.reshape(qkv[:, : heads * head_dim], [t, heads, head_dim])
+                k, v = qkv[:, heads * head_dim: (heads + 1) * head_dim], qkv[:, (heads + 1) * head_dim:]
+                cos, sin = tables[w["wavelength"]]
+                q = rope(rms(q, w["q_norm"]), cos[:, None, :], sin[:, None, :]) * tf.cast(head_dim ** -0.5, compute)
+                k = rope(rms(k, w["k_norm"]), cos, sin)
+                keys, values = tf.concat([past_k[i], k], axis=0), tf.concat([past_v[i], v], axis=0)
+                new_k.append(keys)
+                new_v.append(values)
+                scores = tf.cast(tf.reshape(tf.matmul(tf.reshape(q, [t * heads, head_dim]), keys, transpose_b=True),
+                                            [t, heads, -1]), tf.float32)
+                mask = local_mask if w["local"] else global_mask
+                probs = tf.nn.softmax(tf.where(mask, scores, -1e9), axis=-1)
+                att = tf.matmul(tf.reshape(tf.cast(probs, compute), [t * heads, -1]), values)
+                att = tf.matmul(tf.reshape(att, [t, heads * head_dim]),
+                                tf.reshape(tf.convert_to_tensor(w["out"]), [heads * head_dim, hidden]))
+                x = x + rms(att, w["post_att"])
+                h = rms(x, w["pre_ffw"])
+                ffw = tf.nn.gelu(tf.matmul(h, w["gate"]), approximate=True) * tf.matmul(h, w["up"])
+                x = x + rms(tf.matmul(ffw, w["down"]), w["post_ffw"])
+            return rms(x, final_norm), tf.stack(new_k), tf.stack(new_v)
+
+        def logits_t(hidden):
+            """Logits transposed, (vocabulary, rows): ``E @ h.T`` is several times faster in TensorFlow's CPU
+            matmul than ``h @ E.T`` for this 262,144 x 640 matrix."""
+            return tf.cast(tf.matmul(tf.convert_to_tensor(embedding), hidden, transpose_b=True), tf.float32)
+
+        vec = tf.TensorSpec([None], tf.int32)
+        kv = tf.TensorSpec([len(layers), None, head_dim], compute)
+
+        @tf.function(input_signature=[vec, vec, vec, kv, kv, vec, tf.TensorSpec([None, 2], tf.int32)])
+        def step(ids, pos, seg, past_k, past_v, rows, picks):
+            """Run new tokens on top of a cache; return the log-probs at ``picks`` ((row, token) pairs, rows
+            indexing ``rows``), the most likely next token after each of ``rows``, and the grown cache."""
+            hidden, keys, values = forward(ids, pos, seg, past_k, past_v)
+            logits = logits_t(tf.gather(hidden, rows))
+            norm = tf.reduce_logsumexp(logits, axis=0)
+            picked = tf.gather_nd(logits, tf.reverse(picks, axis=[1])) - tf.gather(norm, picks[:, 0])
+            return picked, tf.argmax(logits, axis=0, output_type=tf.int32), keys, values
+
+        @tf.function(input_signature=[vec])
+        def full(ids):
+            """Next-token log-probs (T, vocabulary) at every position of one sequence (for checks)."""
+            n = tf.shape(ids)[0]
+            empty = tf.zeros([len(layers), 0, head_dim], compute)
+            hidden, _, _ = forward(ids, tf.range(n), tf.zeros([n], tf.int32), empty, empty)
+            return tf.nn.log_softmax(tf.transpose(logits_t(hidden)), axis=-1)
+
+        self._step, self._full = step, full
+        self._forward = forward
         self.load_seconds = time.perf_counter() - start
 
     def tokenize(self, text: str) -> list[int]:
@@ -100,35 +188,32 @@ class _Gemma:
         out = self.tokenizer.detokenize(np.asarray(ids, dtype=np.int32))
         return out.numpy().decode("utf-8", errors="replace") if hasattr(out, "numpy") else str(out)
 
-    def empty_cache(self, length: int, batch: int = 1):
+    def empty_cache(self):
+        """A key/value cache with no tokens: two (layers, 0, head_dim) tensors."""
         import tensorflow as tf
 
-        shape = [batch, length, *self._cache_shape]
-        return tuple((tf.zeros(shape, self._compute), tf.zeros(shape, self._compute))
-                     for _ in range(self.backbone.num_layers))
+        empty = tf.zeros([self._n_layers, 0, self._head_dim], self._compute)
+        return empty, empty
 
     def all_log_probs(self, token_ids) -> np.ndarray:
-        """Next-token log-probs (length, vocabulary) at every position of one unpadded sequence (for checks)."""
-        ids = np.asarray(token_ids, dtype=np.int32).reshape(1, -1)
-        positions = np.stack([np.zeros(ids.shape[1], np.int32), np.arange(ids.shape[1], dtype=np.int32)], axis=1)
-        return self.run(ids, self.empty_cache(ids.shape[1]), np.int32(0), positions)[0].numpy()
+        """Next-token log-probs (length, vocabulary) at every position of one sequence (for checks)."""
+        return self._full(np.asarray(token_ids, dtype=np.int32).reshape(-1)).numpy()
 
-    def _prefill(self, ids: list[int], extra: int):
-        """Run the prompt, padded to a bucket, into a cache with room for ``extra`` more tokens."""
-        padded = _bucket(len(ids))
-        tokens = np.zeros((1, padded), dtype=np.int32)
-        tokens[0, : len(ids)] = ids
-        cache = self.empty_cache(_bucket(max(padded, len(ids) + extra)))
-        logp, cache = self.run(tokens, cache, np.int32(0), np.array([[0, len(ids) - 1]], np.int32))
-        return logp, cache
+    def run(self, ids, pos, seg, cache, rows, picks):
+        """One call of the compiled step on NumPy inputs; returns (picked log-probs, argmax per row, cache)."""
+        picked, best, keys, values = self._step(
+            np.asarray(ids, np.int32), np.asarray(pos, np.int32), np.asarray(seg, np.int32), cache[0], cache[1],
+            np.asarray(rows, np.int32), np.asarray(picks, np.int32).reshape(-1, 2))
+        return picked.numpy(), best.numpy(), (keys, values)
 
     def generate(self, ids: list[int], max_new_tokens: int, stop: Sequence[str]) -> tuple[str, int]:
         """Greedy decoding; returns the text (cut before the first stop string) and the number of new tokens."""
-        logp, cache = self._prefill(ids, max_new_tokens)
+        n = len(ids)
+        _, best, cache = self.run(ids, np.arange(n), np.zeros(n), self.empty_cache(), [n - 1], np.zeros((0, 2)))
         new: list[int] = []
         text = ""
         for i in range(max_new_tokens):
-            token = int(np.argmax(logp.numpy()[0]))
+            token = int(best[0])
             if token in (_EOS, _END_OF_TURN):
                 break
             new.append(token)
@@ -137,8 +222,7 @@ class _Gemma:
             if cut >= 0:
                 return text[:cut], len(new)
             if i + 1 < max_new_tokens:
-                logp, cache = self.run(np.array([[token]], dtype=np.int32), cache, np.int32(len(ids) + i),
-                                       np.zeros((1, 2), np.int32))
+                _, best, cache = self.run([token], [n + i], [0], cache, [0], np.zeros((0, 2)))
         return text, len(new)
 
     def continuation_ids(self, prompt: str, prompt_ids: list[int], continuation: str) -> list[int]:
@@ -154,29 +238,33 @@ class _Gemma:
         ids = [_BOS] + self.tokenize(prompt)
         conts = [self.continuation_ids(prompt, ids, c) for c in continuations]
         longest = max(len(c) for c in conts)
-        width = _bucket(longest, _CONTINUATION_BUCKETS)
-        if len(ids) + width > MAX_CONTEXT:
+        if len(ids) + longest > MAX_CONTEXT:
             raise ValueError(f"prompt plus longest continuation is {len(ids) + longest} tokens; at most "
                              f"{MAX_CONTEXT} are supported")
-        logp, cache = self._prefill(ids, width)
-        first = logp.numpy()[0]
-        totals = np.array([first[c[0]] for c in conts], dtype=np.float64)
-        if longest > 1:
-            tokens = np.zeros((len(conts), width), dtype=np.int32)
-            positions, targets, rows = [], [], []
-            for row, c in enumerate(conts):
-                tokens[row, : len(c)] = c
+        n = len(ids)
+        first, _, cache = self.run(ids, np.arange(n), np.zeros(n), self.empty_cache(), [n - 1],
+                                   [(0, c[0]) for c in conts])
+        totals = first.astype(np.float64)
+        # The continuations' tokens (all but the last of each) go in packed groups of at most SCORE_ROWS rows.
+        start = 0
+        while start < len(conts):
+            stop, rows = start, 0
+            while stop < len(conts) and (stop == start or rows + len(conts[stop]) - 1 <= SCORE_ROWS):
+                rows += len(conts[stop]) - 1
+                stop += 1
+            tokens, pos, seg, picks, owner = [], [], [], [], []
+            for k in range(start, stop):
+                c = conts[k]
                 for j in range(len(c) - 1):
-                    positions.append((row, j))
-                    targets.append(c[j + 1])
-                    rows.append(row)
-            if positions:
-                import tensorflow as tf
-
-                tiled = tuple((tf.repeat(k, len(conts), axis=0), tf.repeat(v, len(conts), axis=0)) for k, v in cache)
-                logp, _ = self.run(tokens, tiled, np.int32(len(ids)), np.array(positions, np.int32))
-                picked = tf.gather(logp, np.array(targets, np.int32), axis=1, batch_dims=1).numpy()
-                np.add.at(totals, np.array(rows), picked.astype(np.float64))
+                    picks.append((len(tokens), c[j + 1]))
+                    owner.append(k)
+                    tokens.append(c[j])
+                    pos.append(n + j)
+                    seg.append(k - start + 1)
+            if tokens:
+                picked, _, _ = self.run(tokens, pos, seg, cache, np.arange(len(tokens)), picks)
+                np.add.at(totals, np.array(owner), picked.astype(np.float64))
+            start = stop
         return totals
 
 
@@ -210,7 +298,7 @@ class KerasGemma:
 
     @property
     def model_id(self) -> str:
-        return f"{_gemma.model_id()}/keras-{self.dtype}"
+        return f"{_gemma.model_id()}/keras-{self.dtype}/runtime-{RUNTIME_VERSION}"
 
     @property
     def model(self) -> _Gemma:
@@ -241,7 +329,7 @@ class TextGenerator:
     per process) and is shared by every generator with the same ``dtype`` in the process.
 
     Args:
-        dtype: for the default backend: ``"float32"`` (default; about 2.7 GB resident, 4 GB at peak while
+        dtype: for the default backend: ``"float32"`` (default; about 2.3 GB resident, 4 GB at peak while
             loading) or ``"bfloat16"`` (about 2.0 GB; but several times slower on CPUs without bfloat16
             instructions; results differ slightly and are cached separately).
         cache: ``True`` for the default on-disk cache, ``False`` for none, or a :class:`~.cache.DiskCache`.

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "lm_results.md"
+_LOAD_AT_START = os.getloadavg()[0]
 WORDS = ("the a user movie watched liked film quiet loud documentary about mountain river railway action comedy "
          "drama space alien love story city night music old new family war crime detective school summer").split()
 
@@ -39,7 +40,7 @@ def _peak_gb() -> float:
 def _record(lines: list[str]) -> None:
     load = os.getloadavg()[0]
     stamp = (f"{datetime.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} cores, "
-             f"load average {load:.1f} at the end")
+             f"load average {_LOAD_AT_START:.1f} at the start, {load:.1f} at the end")
     with RESULTS.open("a", encoding="utf-8") as handle:
         for line in lines:
             handle.write(f"| {line} | {stamp} |\n")
@@ -75,23 +76,24 @@ def bench_generator(dtype: str, n_tokens: int, n_candidates: int) -> list[str]:
     gen.model
     load = time.perf_counter() - start
     start = time.perf_counter()
-    gen.generate("Hello", max_new_tokens=1)
+    gen.generate("Hello", max_new_tokens=2)  # prefill and one decoding step
     trace = time.perf_counter() - start
     prompt = "Recommendation systems learn from what users click, but"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     text = gen.generate(prompt, max_new_tokens=n_tokens)
-    seconds = time.perf_counter() - start
+    seconds, gen_cpu = time.perf_counter() - start, time.process_time() - cpu
     produced = len(gen.tokenize(text))
     rank_prompt = prompts.RANK_CANDIDATES.render(items=["Star Wars (1977)", "The Empire Strikes Back (1980)"])
     titles = [f" Movie number {i} ({1960 + i})" for i in range(n_candidates - 1)] + [" Return of the Jedi (1983)"]
-    gen.score(rank_prompt, titles[:2])  # warm the shapes
-    start = time.perf_counter()
+    gen.score(rank_prompt, titles[:2])  # warm up
+    start, cpu = time.perf_counter(), time.process_time()
     gen.score(rank_prompt, titles)
-    score_s = time.perf_counter() - start
+    score_s, score_cpu = time.perf_counter() - start, time.process_time() - cpu
     n_prompt = len(gen.tokenize(rank_prompt)) + 1
     return [f"generator Gemma 3 270M {dtype} | load {load:.1f} s, first call (trace) {trace:.1f} s | "
-            f"{produced / seconds:.1f} tokens/s greedy ({produced} tokens); scoring {n_candidates} candidates after a "
-            f"{n_prompt}-token prompt {score_s:.2f} s = {n_candidates / score_s:.1f} candidates/s | "
+            f"{produced / seconds:.1f} tokens/s greedy ({produced} tokens; {1000 * gen_cpu / produced:.0f} ms CPU "
+            f"per token); scoring {n_candidates} candidates after a {n_prompt}-token prompt {score_s:.2f} s = "
+            f"{n_candidates / score_s:.1f} candidates/s ({score_cpu:.2f} CPU-s in all) | "
             f"RSS {_rss_gb():.2f} GB, peak {_peak_gb():.2f} GB"]
 
 
