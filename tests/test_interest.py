@@ -139,6 +139,55 @@ def test_category_profile_and_agreement():
         interest.category_profile(U, emb, cats, ["a", "z"])
 
 
+def test_unmix_recovers_category_shares_of_a_mean_pooled_vector():
+    # four categories with two items each; a mean over events is a mixture of category means plus item deviations
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 6))
+    centres[1] = centres[0] + 0.1 * rng.normal(size=6)  # categories a and b nearly collinear: the cosine leaks
+    emb = np.repeat(centres, 2, axis=0) + np.array([1, -1] * 4)[:, None] * 0.01
+    cats = ["a", "a", "b", "b", "c", "c", "d", "d"]
+    history, weights = [0, 1, 4, 5], [1.0, 1.0, 2.0, 2.0]  # shares a 1/3, b 0, c 2/3, d 0; deviations cancel
+    U = interest.pool_mean(history, emb, weights)[None, :]
+    shares = interest.category_profile(U, emb, cats, list("abcd"), method="unmix")[0]
+    assert shares == pytest.approx([1 / 3, 0.0, 2 / 3, 0.0], abs=1e-6)
+    cosine = interest.category_profile(U, emb, cats, list("abcd"))[0]
+    assert abs(cosine[1] - cosine[0]) < 0.05  # the cosine reading cannot tell a (used) from b (never touched)
+    multi = np.stack([U, np.zeros_like(U)], axis=1)  # an unused interest slot is ignored
+    assert interest.category_profile(multi, emb, cats, list("abcd"), method="unmix")[0] == pytest.approx(shares)
+    with pytest.raises(ValueError, match="method"):
+        interest.category_profile(U, emb, cats, list("abcd"), method="pca")
+
+
+def test_weighted_tau_matches_scipy_and_ignores_swaps_of_unimportant_categories():
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    W = rng.dirichlet(np.full(8, 0.3), size=4)
+    P = np.round(rng.random((4, 8)), 1)  # ties in the profile
+    ours = interest.interest_agreement(P, W, measure="weighted_tau")
+    for u in range(4):
+        order = np.argsort(-W[u], kind="stable")
+        rank = np.empty(8, dtype=int)
+        rank[order] = np.arange(8)
+        ref = stats.weightedtau(P[u], W[u], rank=rank, weigher=lambda r, w=W[u][order]: w[r])[0]
+        assert ours[u] == pytest.approx(ref, abs=1e-12)
+    w = np.array([[0.6, 0.3, 0.09, 0.007, 0.003]])
+    swapped_tail = np.array([[5.0, 4.0, 3.0, 1.0, 2.0]])  # the two smallest categories in the wrong order
+    swapped_head = np.array([[4.0, 5.0, 3.0, 2.0, 1.0]])  # the two largest in the wrong order
+    tail = interest.interest_agreement(swapped_tail, w, measure="weighted_tau")[0]
+    head = interest.interest_agreement(swapped_head, w, measure="weighted_tau")[0]
+    spearman_tail = interest.interest_agreement(swapped_tail, w)[0]
+    spearman_head = interest.interest_agreement(swapped_head, w)[0]
+    assert spearman_tail == pytest.approx(spearman_head)  # Spearman cannot tell the two mistakes apart
+    assert tail > 0.98 and head < 0.7
+    assert interest.interest_agreement(w, w, measure="weighted_tau")[0] == pytest.approx(1.0)
+    assert interest.interest_agreement(-w, w, measure="weighted_tau")[0] == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        interest.interest_agreement(w, -w, measure="weighted_tau")
+    with pytest.raises(ValueError, match="measure"):
+        interest.interest_agreement(w, w, measure="pearson")
+
+
 def test_item_texts():
     shop = pd.DataFrame({C.TITLE: ["A"], C.DESCRIPTION: ["Nice."]})
     movies = pd.DataFrame({C.TITLE: ["Heat"], C.YEAR: pd.array([1995], dtype="Int64"), C.GENRES: ["Action|Crime"]})
