@@ -37,6 +37,16 @@ A recommender that *generates* a list does it in stages, and each stage has a ca
    * ``learner="dr"`` (DR-learner, Kennedy 2023): the T-learner's models, then a regression of the doubly robust
      pseudo-outcome :math:`\hat\mu_1 - \hat\mu_0 + T (Y - \hat\mu_1)/\pi - (1 - T)(Y - \hat\mu_0)/(1 - \pi)` on
      :math:`x` (weights ``sample_weight``), with the inverse propensities clipped at ``clip``.
+   * ``learner="x"`` (X-learner, Künzel et al. 2019): the T-learner's models impute each unit's effect from the
+     other arm — :math:`D_1 = Y - \hat\mu_0(x)` for shown rows, :math:`D_0 = \hat\mu_1(x) - Y` for not-shown rows —
+     two regressions :math:`\hat\tau_1, \hat\tau_0` of them on :math:`x` (with the arms' weights), and the blend
+     :math:`\hat\tau = g(x)\,\hat\tau_0 + (1 - g(x))\,\hat\tau_1`, the weighting function :math:`g` being a
+     regression of the *logged* show probabilities :math:`\pi` on :math:`x`: where showing is rare (:math:`g`
+     small) the blend trusts :math:`\hat\tau_1`, whose imputation uses the not-shown model fitted on many rows,
+     and vice versa.
+
+   :func:`estimate_uplifts` fits the outcome models once and returns all three; ``candidates=`` restricts the
+   prediction to the retrieved candidates (the rest is ``nan``), which is what a re-ranker needs.
 
    The effect of *being shown in a random slot* is :math:`\bar e \cdot \text{uplift}_{ui}`, proportional to the
    world's uplift, so ranking by it is what the world's ``incremental_purchases`` rewards. :func:`rerank_by_uplift`
@@ -46,6 +56,11 @@ A recommender that *generates* a list does it in stages, and each stage has a ca
    treatment: :func:`lm_position_experiment` shuffles the list at random, records the list position of the item the
    LM picks, and :func:`position_effect` estimates the effect of a position on being picked, with a CI from a
    bootstrap over cases. ``permutations=n`` averages the scores over ``n`` random orders (a cure for position bias).
+   :func:`lm_order_scores` is the economical design: each case is scored once under all ``m`` cyclic shifts of a
+   random order (a Latin square, every candidate at every position once); from that one table
+   :func:`choices_from_order_scores` gives the single-order ranker (``m`` randomised trials per case), the ranker
+   averaged over ``q`` orders, and the position-balanced ranker (``q = m``), and
+   :func:`position_effect_reduction` the share of the position effect that averaging removes (paired bootstrap).
 5. **Grounded text.** :func:`write_pitch` asks the generator for one sentence from the user's interests and the
    item's own facts (:data:`SHOP_PITCH`); :func:`check_faithfulness` extracts the pitch's *claims* — numbers and
    prices, materials, product features, product kinds and quality words — and requires each to be supported by the
@@ -81,16 +96,21 @@ __all__ = [
     "LMRanking",
     "PairFeatures",
     "check_faithfulness",
+    "choices_from_order_scores",
     "estimate_examination",
     "estimate_uplift",
+    "estimate_uplifts",
     "fit_click_model",
     "ips_weights",
     "item_fact_text",
+    "lm_order_scores",
     "lm_position_experiment",
     "lm_rank",
     "position_effect",
+    "position_effect_reduction",
     "recommend_pitch",
     "text_quality_tier",
+    "rerank",
     "rerank_by_uplift",
     "retrieve_candidates",
     "shop_pair_features",
@@ -716,50 +736,64 @@ def _classifier(model: Any, seed: int):
                                           min_samples_leaf=100, l2_regularization=1.0, random_state=seed)
 
 
-def _regressor(seed: int):
+def _regressor(model: Any, seed: int):
+    if model is not None:
+        from sklearn.base import clone
+
+        return clone(model)
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=200,
                                          l2_regularization=1.0, random_state=seed)
 
 
-def estimate_uplift(
+def estimate_uplifts(
     pairs: pd.DataFrame,
     features: Callable[[np.ndarray, np.ndarray], np.ndarray],
     n_users: int,
     n_items: int,
-    learner: str = "t",
+    learners: Sequence[str] = ("t", "x", "dr"),
     weighting: str = "ipw",
     clip: float = DEFAULT_CLIP,
     model: Any = None,
+    regressor: Any = None,
+    candidates: Any = None,
     seed: int = 0,
-) -> np.ndarray:
-    """Estimate each (user, item) pair's uplift — the effect of showing the item on its purchase — from logs.
+) -> dict[str, np.ndarray]:
+    """Estimate each (user, item) pair's uplift from logs with several meta-learners that share their first stage.
 
-    See the module docstring (3.) for the T- and DR-learners and the weights. The estimate is the effect of being
-    shown in a random slot (:math:`\\bar e\\,\\text{uplift}`), so it ranks like the world's uplift.
+    The T-learner's two outcome models are fitted once and reused by the X- and DR-learners (see the module
+    docstring, 3.). The estimate is the effect of being shown in a random slot (:math:`\\bar e\\,\\text{uplift}`),
+    so it ranks like the world's uplift.
 
     Args:
         pairs: ``logs.pairs`` (``user_id, item_id, shown, show_probability, sample_weight, purchase``).
         features: ``(users, items) -> (n, d)`` observed pair features (:func:`shop_pair_features`).
-        n_users, n_items: the size of the returned matrix.
-        learner: ``"t"`` or ``"dr"``.
+        n_users, n_items: the size of the returned matrices.
+        learners: any of ``"t"``, ``"x"``, ``"dr"`` (distinct).
         weighting: ``"ipw"`` (inverse-propensity weighted outcome models) or ``"none"``.
         clip: maximum inverse propensity, >= 1.
         model: a scikit-learn classifier to clone for the outcome models (default a histogram gradient boosting).
+        regressor: a scikit-learn regressor to clone for the second stages (X: the two imputed-effect models and
+            the propensity model; DR: the pseudo-outcome model); default a histogram gradient boosting.
+        candidates: optional int ``(n_users, n)`` item ids (``-1`` = padding, e.g. :func:`retrieve_candidates`):
+            predict only these pairs (much faster than the whole catalogue); every other entry is ``nan``.
         seed: ``random_state`` of the models.
 
     Returns:
-        float64 ``(n_users, n_items)``.
+        ``{learner: float64 (n_users, n_items)}``.
 
     Raises:
         ValueError: for an unknown learner or weighting, missing columns, ids outside the matrix, propensities not
-            in (0, 1] (or equal to 1 for a not-shown row), or an arm without rows.
+            in (0, 1] (or equal to 1 for a not-shown row), an arm without rows, or malformed ``candidates``.
 
     Book: 05_recommendation_generation.ipynb, sec-gen-uplift
     """
-    if learner not in ("t", "dr"):
-        raise ValueError(f"learner must be 't' or 'dr', got {learner!r}")
+    if isinstance(learners, str):
+        learners = (learners,)
+    learners = tuple(learners)
+    if not learners or len(set(learners)) != len(learners) or not set(learners) <= {"t", "x", "dr"}:
+        raise ValueError(f"learners must be distinct names among 't', 'x', 'dr' (learner), got {learners!r}")
     if weighting not in ("ipw", "none"):
         raise ValueError(f"weighting must be 'ipw' or 'none', got {weighting!r}")
     _columns(pairs, "pairs", [C.USER, C.ITEM, C.SHOWN, C.SHOW_PROBABILITY, C.SAMPLE_WEIGHT, C.PURCHASE])
@@ -775,40 +809,112 @@ def estimate_uplift(
         raise ValueError("show_probability must be in (0, 1], and below 1 for not-shown rows")
     if t.min() == t.max():
         raise ValueError("pairs needs both shown and not-shown rows")
+    cand = None
+    if candidates is not None:
+        cand = np.asarray(candidates)
+        if cand.ndim != 2 or cand.shape[0] != n_users or cand.dtype.kind not in "iu":
+            raise ValueError(f"candidates must be an integer array (n_users={n_users}, n), got {cand.dtype} "
+                             f"{cand.shape}")
+        if cand.size and (cand.min() < -1 or cand.max() >= n_items):
+            raise ValueError(f"candidate ids must be in [0, {n_items}) or -1 for padding")
     X = np.asarray(features(u, i), dtype=np.float64)
-    w1 = np.minimum(1.0 / pi, clip)
-    w0 = sw * np.minimum(1.0 / np.maximum(1.0 - pi, 1e-12), clip)
-    if weighting == "none":
-        w1, w0 = np.ones_like(pi), sw
-    fitted = []
-    for arm, w in ((1, w1), (0, w0)):
-        rows = t == arm
-        clf = _classifier(model, seed)
-        clf.fit(X[rows], y[rows], sample_weight=w[rows] / w[rows].mean())
-        fitted.append(clf)
-    m1, m0 = fitted
+    ip1 = np.minimum(1.0 / pi, clip)
+    ip0 = np.minimum(1.0 / np.maximum(1.0 - pi, 1e-12), clip)
+    w1, w0 = (ip1, sw * ip0) if weighting == "ipw" else (np.ones_like(pi), sw)
+    rows1, rows0 = t == 1, t == 0
 
-    def mu(clf, X_):
-        return clf.predict_proba(X_)[:, 1]
+    def fit(est, rows, target, weight):
+        est.fit(X[rows], target[rows], sample_weight=weight[rows] / weight[rows].mean())
+        return est
 
-    final = None
-    if learner == "dr":
-        mu1, mu0 = mu(m1, X), mu(m0, X)
-        ip1 = np.minimum(1.0 / pi, clip)
-        ip0 = np.minimum(1.0 / np.maximum(1.0 - pi, 1e-12), clip)
+    m1 = fit(_classifier(model, seed), rows1, y, w1)
+    m0 = fit(_classifier(model, seed), rows0, y, w0)
+    mu1, mu0 = m1.predict_proba(X)[:, 1], m0.predict_proba(X)[:, 1]
+    second: dict[str, Any] = {}
+    if "x" in learners:
+        # imputed effects: treated D1 = Y - mu0(x), controls D0 = mu1(x) - Y; the propensity model g(x) is a
+        # regression of the logged show probabilities on x (all pairs, via sample_weight)
+        yf = y.astype(np.float64)
+        second["x1"] = fit(_regressor(regressor, seed), rows1, yf - mu0, w1)
+        second["x0"] = fit(_regressor(regressor, seed), rows0, mu1 - yf, w0)
+        second["g"] = fit(_regressor(regressor, seed), np.ones(len(pi), bool), pi, sw)
+    if "dr" in learners:
         phi = mu1 - mu0 + t * (y - mu1) * ip1 - (1 - t) * (y - mu0) * ip0
-        final = _regressor(seed)
-        final.fit(X, phi, sample_weight=sw / sw.mean())
+        second["dr"] = fit(_regressor(regressor, seed), np.ones(len(pi), bool), phi, sw)
 
-    out = np.empty((n_users, n_items))
+    def predict(Xc: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        if "t" in learners:
+            out["t"] = m1.predict_proba(Xc)[:, 1] - m0.predict_proba(Xc)[:, 1]
+        if "x" in learners:
+            g = np.clip(second["g"].predict(Xc), 0.0, 1.0)
+            out["x"] = g * second["x0"].predict(Xc) + (1.0 - g) * second["x1"].predict(Xc)
+        if "dr" in learners:
+            out["dr"] = second["dr"].predict(Xc)
+        return out
+
+    result = {name: np.full((n_users, n_items), np.nan) for name in learners}
+    if cand is not None:
+        uu, jj = np.nonzero(cand >= 0)
+        ii = cand[uu, jj].astype(np.int64)
+        for name, tau in predict(np.asarray(features(uu, ii), dtype=np.float64)).items():
+            result[name][uu, ii] = tau
+        return result
     chunk = max(1, 200_000 // n_items)
     all_items = np.arange(n_items)
     for start in range(0, n_users, chunk):
         us = np.arange(start, min(n_users, start + chunk))
         Xc = np.asarray(features(np.repeat(us, n_items), np.tile(all_items, len(us))), dtype=np.float64)
-        tau = final.predict(Xc) if final is not None else mu(m1, Xc) - mu(m0, Xc)
-        out[us] = tau.reshape(len(us), n_items)
-    return out
+        for name, tau in predict(Xc).items():
+            result[name][us] = tau.reshape(len(us), n_items)
+    return result
+
+
+def estimate_uplift(
+    pairs: pd.DataFrame,
+    features: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    n_users: int,
+    n_items: int,
+    learner: str = "t",
+    weighting: str = "ipw",
+    clip: float = DEFAULT_CLIP,
+    model: Any = None,
+    regressor: Any = None,
+    candidates: Any = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Estimate each (user, item) pair's uplift — the effect of showing the item on its purchase — from logs.
+
+    One learner of :func:`estimate_uplifts` (which fits several at the cost of one first stage): the T-learner,
+    the X-learner (Künzel et al. 2019) with the logged show probabilities as its weighting function, or the
+    DR-learner (Kennedy 2023); see the module docstring (3.). The estimate is the effect of being shown in a random
+    slot (:math:`\\bar e\\,\\text{uplift}`), so it ranks like the world's uplift.
+
+    Args:
+        pairs: ``logs.pairs`` (``user_id, item_id, shown, show_probability, sample_weight, purchase``).
+        features: ``(users, items) -> (n, d)`` observed pair features (:func:`shop_pair_features`).
+        n_users, n_items: the size of the returned matrix.
+        learner: ``"t"``, ``"x"`` or ``"dr"``.
+        weighting: ``"ipw"`` (inverse-propensity weighted outcome models) or ``"none"``.
+        clip: maximum inverse propensity, >= 1.
+        model: a scikit-learn classifier to clone for the outcome models (default a histogram gradient boosting).
+        regressor: a scikit-learn regressor to clone for the second stages (default a histogram gradient boosting).
+        candidates: optional ``(n_users, n)`` item ids to predict (others ``nan``); see :func:`estimate_uplifts`.
+        seed: ``random_state`` of the models.
+
+    Returns:
+        float64 ``(n_users, n_items)``.
+
+    Raises:
+        ValueError: for an unknown learner or weighting, missing columns, ids outside the matrix, propensities not
+            in (0, 1] (or equal to 1 for a not-shown row), or an arm without rows.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-uplift
+    """
+    if learner not in ("t", "x", "dr"):
+        raise ValueError(f"learner must be 't', 'x' or 'dr', got {learner!r}")
+    return estimate_uplifts(pairs, features, n_users, n_items, learners=(learner,), weighting=weighting, clip=clip,
+                            model=model, regressor=regressor, candidates=candidates, seed=seed)[learner]
 
 
 def rerank_by_uplift(
@@ -841,7 +947,9 @@ def rerank_by_uplift(
     cand = np.asarray(candidates)
     if cand.ndim != 2 or cand.dtype.kind not in "iu":
         raise ValueError(f"candidates must be an integer array (n_users, n), got {cand.dtype} {cand.shape}")
-    up = _matrix("uplift", uplift)
+    up = np.asarray(uplift, dtype=np.float64)
+    if up.ndim != 2 or up.size == 0:
+        raise ValueError(f"uplift must be a non-empty (n_users, n_items) array, got shape {up.shape}")
     if up.shape[0] != cand.shape[0]:
         raise ValueError(f"uplift has {up.shape[0]} rows, candidates {cand.shape[0]}")
     if cand.max() >= up.shape[1] or cand.min() < -1:
@@ -853,17 +961,47 @@ def rerank_by_uplift(
         raise ValueError(f"weight must be in [0, 1], got {weight!r}")
     rows = np.arange(cand.shape[0])[:, None]
     safe = np.maximum(cand, 0)
-    key = _within_rank(up[rows, safe])
+    key = _within_rank(_at_candidates("uplift", up, cand))
     if weight < 1:
         if click_scores is None:
             raise ValueError("click_scores is needed when weight < 1")
-        cs = _matrix("click_scores", click_scores)
+        cs = np.asarray(click_scores, dtype=np.float64)
         if cs.shape != up.shape:
             raise ValueError(f"click_scores {cs.shape} and uplift {up.shape} must have the same shape")
-        key = weight * key + (1 - weight) * _within_rank(cs[rows, safe])
+        key = weight * key + (1 - weight) * _within_rank(_at_candidates("click_scores", cs, cand))
     key = np.where(cand >= 0, key, -np.inf)
     order = np.argsort(-key, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(cand, order, axis=1).astype(np.int64)
+
+
+def _at_candidates(name: str, scores: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """``scores[u, cand[u, j]]`` (0 at padding); every real candidate's score must be finite (others may be nan)."""
+    vals = scores[np.arange(cand.shape[0])[:, None], np.maximum(cand, 0)]
+    vals = np.where(cand >= 0, vals, 0.0)
+    if not np.isfinite(vals).all():
+        raise ValueError(f"{name} must be finite at every candidate (nan is allowed only elsewhere)")
+    return vals
+
+
+def rerank(candidates: Any, scores: Any, k: int) -> np.ndarray:
+    """Reorder candidate lists by a score matrix (highest first) and keep the top ``k``; padding stays last.
+
+    The ranking stage of a pipeline: ``rerank(retrieve_candidates(...), click_model.scores(), k)``.
+
+    Args:
+        candidates: int ``(n_users, n)`` item ids, ``-1`` for padding.
+        scores: ``(n_users, n_items)``, finite at every candidate.
+        k: list length, ``1 <= k <= n``.
+
+    Returns:
+        int64 ``(n_users, k)``.
+
+    Raises:
+        ValueError: as :func:`rerank_by_uplift`.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-pipeline
+    """
+    return rerank_by_uplift(candidates, scores, k)
 
 
 def _within_rank(x: np.ndarray) -> np.ndarray:
@@ -1007,22 +1145,154 @@ def lm_position_experiment(
     return pd.DataFrame(rows, columns=["case", "trial", "candidate", C.POSITION, "n_candidates", "chosen"])
 
 
+def lm_order_scores(
+    generator: Any,
+    cases: Sequence[tuple[str, Sequence[str]]],
+    rng: np.random.Generator | int,
+    template: PromptTemplate = SHOP_RANK_CANDIDATES,
+) -> pd.DataFrame:
+    """Score every case's candidates under all ``m`` cyclic shifts of one random list order (a Latin square).
+
+    For a case with ``m`` candidates a uniformly random order is drawn; order ``r`` (``r = 0 .. m-1``) puts the
+    candidate ``base[(p + r) % m]`` at position ``p``. Each candidate then stands at every position exactly once,
+    and each single order is still a uniformly random permutation for every candidate's position. One table of
+    ``m x m`` scores per case serves three purposes at the cost of ``m`` prompts: the position experiment (each
+    order is a randomised trial), the ranker averaged over some orders, and the ranker averaged over all of them
+    (position-balanced); see :func:`choices_from_order_scores`.
+
+    Args:
+        generator: anything with ``score(prompt, continuations, prompt_version=...)``.
+        cases: ``(interest_summary, candidate_titles)`` pairs (two or more distinct titles each).
+        rng: the randomness of the base orders.
+        template: a prompt with fields ``interests`` and ``items``.
+
+    Returns:
+        One row per (case, order, candidate): ``case, order, candidate`` (index in the case's list), ``position``
+        (0-based, in that order), ``n_candidates``, ``score`` (the candidate's log-likelihood in that order).
+
+    Raises:
+        ValueError: for no cases or a bad case.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
+    """
+    if not cases:
+        raise ValueError("cases is empty")
+    rng = as_rng(rng)
+    rows = []
+    for c, case in enumerate(cases):
+        if not isinstance(case, (tuple, list)) or len(case) != 2:
+            raise ValueError(f"case {c} must be (interest_summary, candidate_titles), got {case!r}")
+        summary, titles = case
+        titles = list(titles)
+        base = rng.permutation(len(titles))
+        for r in range(len(titles)):
+            order = np.roll(base, -r)  # order[p] = candidate at position p
+            listed = [titles[j] for j in order]
+            scores = lm_rank(generator, summary, listed, template=template).scores
+            for p, j in enumerate(order):
+                rows.append((c, r, int(j), p, len(titles), float(scores[p])))
+    return pd.DataFrame(rows, columns=["case", "order", "candidate", C.POSITION, "n_candidates", "score"])
+
+
+def choices_from_order_scores(
+    scores: pd.DataFrame,
+    n_orders: int = 1,
+    rng: np.random.Generator | int | None = None,
+) -> pd.DataFrame:
+    """The LM ranker's choice in each presented order, with its scores averaged over ``n_orders`` list orders.
+
+    For each case and each presented order ``r`` (a trial), the ranker averages each candidate's score over ``r``
+    itself and ``n_orders - 1`` other orders of the case drawn at random without replacement from ``rng``, and
+    chooses the best (ties: the lower candidate index). ``n_orders=1``: the plain ranker; ``n_orders=m``: every
+    order, so each candidate is scored once at every position and the choice no longer depends on the presented
+    order at all (:func:`position_effect` is then 0 by construction).
+
+    Args:
+        scores: the output of :func:`lm_order_scores`.
+        n_orders: orders averaged per decision, ``1 <= n_orders <= m`` of every case.
+        rng: needed when ``1 < n_orders < m``.
+
+    Returns:
+        The trials table of :func:`lm_position_experiment` (``case, trial, candidate, position, n_candidates,
+        chosen``), ``trial`` being the presented order.
+
+    Raises:
+        ValueError: for missing columns, a case that is not a full square, a bad ``n_orders`` or a missing ``rng``.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
+    """
+    _columns(scores, "scores", ["case", "order", "candidate", C.POSITION, "score"])
+    n_orders = _check_int("n_orders", n_orders, 1)
+    gen = None if rng is None else as_rng(rng)
+    out = []
+    for c, df in scores.groupby("case", sort=True):
+        m = df["candidate"].nunique()
+        if len(df) != m * m or df["order"].nunique() != m:
+            raise ValueError(f"case {c} is not a full square of {m} orders x {m} candidates")
+        if n_orders > m:
+            raise ValueError(f"n_orders={n_orders} exceeds the {m} orders of case {c}")
+        S = df.pivot(index="order", columns="candidate", values="score").to_numpy()
+        P = df.pivot(index="order", columns="candidate", values=C.POSITION).to_numpy()
+        for r in range(m):
+            others = [q for q in range(m) if q != r]
+            if 1 < n_orders < m:
+                if gen is None:
+                    raise ValueError("rng is needed to draw the other orders (1 < n_orders < m)")
+                others = list(gen.choice(others, size=n_orders - 1, replace=False))
+            used = [r] + others[: n_orders - 1]
+            chosen = int(np.argmax(S[used].mean(axis=0)))
+            for j in range(m):
+                out.append((c, r, j, int(P[r, j]), m, int(j == chosen)))
+    return pd.DataFrame(out, columns=["case", "trial", "candidate", C.POSITION, "n_candidates", "chosen"])
+
+
+def _position_sums(trials: pd.DataFrame, position: int | Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per case: (chosen at the positions, rows at them, chosen elsewhere, rows elsewhere) ``(4, n_cases)``,
+    and the sorted case ids."""
+    _columns(trials, "trials", ["case", C.POSITION, "chosen"])
+    positions = [position] if np.isscalar(position) else list(position)
+    at = np.isin(trials[C.POSITION].to_numpy(), positions).astype(np.float64)
+    if at.sum() == 0 or at.sum() == len(at):
+        raise ValueError(f"position {position} must be occupied in some rows and not in others")
+    chosen = trials["chosen"].to_numpy(np.float64)
+    ids, case = np.unique(trials["case"].to_numpy(), return_inverse=True)
+    g = len(ids)
+    sums = np.stack([np.bincount(case, weights=v, minlength=g)
+                     for v in (at * chosen, at, (1 - at) * chosen, 1 - at)])
+    return sums, ids
+
+
+def _effect(s: np.ndarray) -> np.ndarray:
+    return s[0] / s[1] - s[2] / s[3]
+
+
+def _check_bootstrap(n_bootstrap: Any, confidence: Any) -> int:
+    n_bootstrap = _check_int("n_bootstrap", n_bootstrap, 1)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    return n_bootstrap
+
+
 def position_effect(
     trials: pd.DataFrame,
-    position: int = 0,
+    position: int | Sequence[int] = 0,
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     rng: np.random.Generator | int = 0,
 ) -> EffectEstimate:
     """Effect of standing at ``position`` on being chosen: P(chosen | at position) − P(chosen | elsewhere).
 
-    Positions are randomised (:func:`lm_position_experiment`), so the difference is causal. With ``m`` candidates
-    and no position effect it is 0 (each is chosen with probability 1/m wherever it stands). The CI is a percentile
-    bootstrap over *cases* (trials of one case share its candidates, so they are not independent).
+    Positions are randomised (:func:`lm_position_experiment`, :func:`lm_order_scores`), so the difference is causal.
+    With no position effect it is 0 (each candidate is chosen with the same probability wherever it stands).
+    ``position`` may be a set of positions (e.g. the last two). The CI is a percentile bootstrap over *cases*
+    (trials of one case share its candidates, so they are not independent). Use lists of one length: pooling lists
+    of different lengths ``m`` makes the difference slightly non-zero even without a position effect (the rows at a
+    position over-represent the short lists, whose candidates are chosen more often).
 
     Args:
-        trials: the output of :func:`lm_position_experiment` (``case, position, chosen``).
-        position: the list position (0 = first).
+        trials: the output of :func:`lm_position_experiment` or :func:`choices_from_order_scores`
+            (``case, position, chosen``).
+        position: a list position (0 = first), or several.
         n_bootstrap: bootstrap resamples (>= 1).
         confidence: in (0, 1).
         rng: the bootstrap's randomness.
@@ -1035,31 +1305,67 @@ def position_effect(
 
     Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
     """
-    _columns(trials, "trials", ["case", C.POSITION, "chosen"])
-    n_bootstrap = _check_int("n_bootstrap", n_bootstrap, 1)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    n_bootstrap = _check_bootstrap(n_bootstrap, confidence)
     rng = as_rng(rng)
-    at = (trials[C.POSITION].to_numpy() == position).astype(np.float64)
-    if at.sum() == 0 or at.sum() == len(at):
-        raise ValueError(f"position {position} must be occupied in some rows and not in others")
-    chosen = trials["chosen"].to_numpy(np.float64)
-    _, case = np.unique(trials["case"].to_numpy(), return_inverse=True)
-    g = case.max() + 1
-    sums = np.stack([np.bincount(case, weights=v, minlength=g)
-                     for v in (at * chosen, at, (1 - at) * chosen, 1 - at)])  # (4, g)
-
-    def diff(s):
-        return s[0] / s[1] - s[2] / s[3]
-
-    value = float(diff(sums.sum(axis=1)))
+    sums, ids = _position_sums(trials, position)
+    g = len(ids)
+    value = float(_effect(sums.sum(axis=1)))
     draws = rng.integers(0, g, size=(n_bootstrap, g))
     counts = np.stack([np.bincount(d, minlength=g) for d in draws])  # (B, g)
-    boot = diff(sums @ counts.T)
+    boot = _effect(sums @ counts.T)
     with np.errstate(invalid="ignore"):
         lo, hi = np.nanquantile(boot, [(1 - confidence) / 2, (1 + confidence) / 2])
     return EffectEstimate(value=value, ci_low=float(lo), ci_high=float(hi),
                           method="randomised list position, case bootstrap")
+
+
+def position_effect_reduction(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    position: int | Sequence[int] = 0,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    rng: np.random.Generator | int = 0,
+) -> EffectEstimate:
+    """The share of a position effect that a remedy removes: ``1 - effect(after) / effect(before)``.
+
+    Both trials tables must cover the same cases (e.g. :func:`choices_from_order_scores` with ``n_orders=1`` and
+    with more orders, from one score table); the CI is a *paired* percentile bootstrap over cases (the same
+    resampled cases for both), so it reflects that the two rankers saw the same lists.
+
+    Args:
+        before, after: trials tables (``case, position, chosen``) over the same case ids.
+        position: as in :func:`position_effect`.
+        n_bootstrap, confidence, rng: as in :func:`position_effect`.
+
+    Returns:
+        ``EffectEstimate`` (1 = the effect is gone, 0 = unchanged, negative = larger); all ``nan`` if the effect
+        before is exactly 0 (nothing to reduce).
+
+    Raises:
+        ValueError: for different case sets, or what :func:`position_effect` rejects.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
+    """
+    n_bootstrap = _check_bootstrap(n_bootstrap, confidence)
+    rng = as_rng(rng)
+    sb, ids_b = _position_sums(before, position)
+    sa, ids_a = _position_sums(after, position)
+    if not np.array_equal(ids_b, ids_a):
+        raise ValueError("before and after must cover the same cases")
+    eb = float(_effect(sb.sum(axis=1)))
+    method = "reduction of a position effect, paired case bootstrap"
+    if eb == 0:  # nothing to reduce
+        return EffectEstimate(value=float("nan"), ci_low=float("nan"), ci_high=float("nan"), method=method)
+    value = 1.0 - float(_effect(sa.sum(axis=1))) / eb
+    g = len(ids_b)
+    draws = rng.integers(0, g, size=(n_bootstrap, g))
+    counts = np.stack([np.bincount(d, minlength=g) for d in draws])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = 1.0 - _effect(sa @ counts.T) / _effect(sb @ counts.T)
+        boot = boot[np.isfinite(boot)]
+    lo, hi = np.quantile(boot, [(1 - confidence) / 2, (1 + confidence) / 2]) if boot.size else (np.nan, np.nan)
+    return EffectEstimate(value=value, ci_low=float(lo), ci_high=float(hi), method=method)
 
 
 # ---------------------------------------------------------------------------------------------------------------

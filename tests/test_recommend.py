@@ -5,6 +5,7 @@ import pathlib
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from causalrec_tutorial import columns as C
@@ -150,6 +151,52 @@ def test_uplift_ranking_beats_even_the_exact_click_ranking(world, small_uplift):
     assert world.policy_value(reranked).incremental_purchases > 1.15 * v_click
 
 
+def test_x_and_dr_learners_rank_by_uplift_from_logs_only(world, small_uplift):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    logs = world.logs()
+    F = R.shop_pair_features(logs, n_items=world.n_items)
+    model = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=100,
+                                           random_state=0)
+    ups = R.estimate_uplifts(logs.pairs, F, world.n_users, world.n_items, model=model, seed=0)
+    assert set(ups) == {"t", "x", "dr"}
+    assert np.array_equal(ups["t"], small_uplift)  # the shared first stage is the T-learner's
+    v_click = world.policy_value(world.relevance[:, : world.n_items]).incremental_purchases
+    truth = world.uplift[:, : world.n_items]
+    for name in ("x", "dr"):
+        assert np.isfinite(ups[name]).all() and ups[name].shape == (world.n_users, world.n_items)
+        assert world.policy_value(ups[name]).incremental_purchases > 1.15 * v_click
+        # positively correlated with the world's uplift (judged only here, never used to fit)
+        assert np.corrcoef(ups[name].ravel(), truth.ravel())[0, 1] > 0.2
+    # the X-learner is not the T-learner: its second stage changes the estimates
+    assert not np.allclose(ups["x"], ups["t"])
+    single = R.estimate_uplift(logs.pairs, F, world.n_users, world.n_items, learner="x", model=model, seed=0)
+    assert np.allclose(single, ups["x"])
+
+
+def test_uplift_on_candidates_only(world):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    logs = world.logs()
+    F = R.shop_pair_features(logs, n_items=world.n_items)
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0)
+    cand = R.top_k(world.relevance[:, : world.n_items], 8)
+    cand[0, -2:] = -1  # padding
+    full = R.estimate_uplifts(logs.pairs, F, world.n_users, world.n_items, learners=["x"], model=model)["x"]
+    part = R.estimate_uplift(logs.pairs, F, world.n_users, world.n_items, learner="x", model=model,
+                             candidates=cand)
+    rows = np.arange(world.n_users)[:, None]
+    ok = cand >= 0
+    assert np.allclose(part[rows, np.maximum(cand, 0)][ok], full[rows, np.maximum(cand, 0)][ok])
+    assert np.isnan(part).sum() == part.size - ok.sum()
+    reranked = R.rerank_by_uplift(cand, part, 5)  # nan outside the candidates is fine
+    assert reranked.tolist() == R.rerank_by_uplift(cand, full, 5).tolist()
+    with pytest.raises(ValueError, match="finite at every candidate"):
+        R.rerank_by_uplift(R.top_k(world.relevance[:, : world.n_items], 10), part, 5)
+    with pytest.raises(ValueError, match="candidates must be"):
+        R.estimate_uplift(logs.pairs, F, world.n_users, world.n_items, candidates=cand[:3], model=model)
+
+
 def test_shop_pair_features_use_no_truth(world):
     F = R.shop_pair_features(world.logs(), n_items=world.n_items)
     X = F(np.array([0, 1]), np.array([2, 3]))
@@ -162,6 +209,8 @@ def test_estimate_uplift_validates(world):
     F = R.shop_pair_features(world.logs(), n_items=world.n_items)
     with pytest.raises(ValueError, match="learner"):
         R.estimate_uplift(pairs, F, world.n_users, world.n_items, learner="s")
+    with pytest.raises(ValueError, match="learner"):
+        R.estimate_uplifts(pairs, F, world.n_users, world.n_items, learners=("t", "t"))
     with pytest.raises(ValueError, match="lacks column"):
         R.estimate_uplift(pairs.drop(columns=C.SHOW_PROBABILITY), F, world.n_users, world.n_items)
     with pytest.raises(ValueError, match="item ids outside"):
@@ -174,6 +223,7 @@ def test_rerank_by_uplift_by_hand():
     cand = np.array([[0, 1, 2, -1], [3, 2, 1, 0]])
     uplift = np.array([[0.1, 0.3, 0.2, 0.9], [0.4, 0.1, 0.2, 0.3]])
     assert R.rerank_by_uplift(cand, uplift, 3).tolist() == [[1, 2, 0], [0, 3, 2]]
+    assert R.rerank(cand, uplift, 3).tolist() == [[1, 2, 0], [0, 3, 2]]
     assert R.rerank_by_uplift(cand, uplift, 4)[0, -1] == -1  # padding stays last
     click = np.array([[0.9, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
     assert R.rerank_by_uplift(cand, uplift, 1, click_scores=click, weight=0.0)[0, 0] == 0
@@ -239,6 +289,44 @@ def test_position_experiment_finds_a_pure_position_effect_and_no_effect():
     assert abs(est.value) < 0.2 and est.covers(0.0)
     with pytest.raises(ValueError, match="occupied"):
         R.position_effect(fair, position=9)
+
+
+def test_order_scores_form_a_latin_square_and_averaging_removes_position_bias():
+    cases = [("tea, yoga", TITLES), ("cycling", TITLES[::-1]), ("games", TITLES[1:]), ("tea", TITLES[:3])]
+    gen = _PositionBiasedLM()
+    table = R.lm_order_scores(gen, cases, rng=0)
+    assert gen.calls == 4 + 4 + 3 + 3  # one prompt per cyclic order
+    for _, df in table.groupby("case"):
+        m = df["candidate"].nunique()
+        # every candidate at every position exactly once
+        assert (df.groupby("candidate")["position"].nunique() == m).all()
+        assert (df.groupby("order")["position"].nunique() == m).all()
+    single = R.choices_from_order_scores(table, n_orders=1)
+    assert (single.groupby(["case", "trial"])["chosen"].sum() == 1).all()
+    assert (single.loc[single["chosen"] == 1, C.POSITION] == 0).all()  # the pure position bias
+    before = R.position_effect(single, position=0, n_bootstrap=200, rng=0)
+    assert before.value == pytest.approx(1.0)
+    full = pd.concat([R.choices_from_order_scores(table[table["case"] == c], n_orders=int(m), rng=1)
+                      for c, m in table.groupby("case")["n_candidates"].first().items()])
+    # averaged over all orders, the choice no longer depends on the presented order
+    assert (full.loc[full["chosen"] == 1].groupby("case")["candidate"].nunique() == 1).all()
+    red = R.position_effect_reduction(single, full, position=0, n_bootstrap=200, rng=0)
+    # not exactly 1: pooling lists of 3 and 4 candidates leaves a small difference (see position_effect)
+    assert red.value == pytest.approx(1.0, abs=0.02) and red.ci_low > 0.95
+    two = R.choices_from_order_scores(table, n_orders=2, rng=0)
+    assert len(two) == len(single) and (two.groupby(["case", "trial"])["chosen"].sum() == 1).all()
+    taste = R.choices_from_order_scores(R.lm_order_scores(_TasteLM(), cases, rng=1), n_orders=1)
+    assert R.position_effect(taste, position=[0, 1], n_bootstrap=200, rng=0).covers(0.0)
+    with pytest.raises(ValueError, match="rng"):
+        R.choices_from_order_scores(table[table["case"] == 0], n_orders=2)
+    with pytest.raises(ValueError, match="exceeds"):
+        R.choices_from_order_scores(table, n_orders=4)
+    # no effect before (each position chosen once in two trials): nothing to reduce, nan
+    flat = pd.DataFrame({"case": [0, 0, 0, 0], "position": [0, 1, 0, 1], "chosen": [1, 0, 0, 1]})
+    assert R.position_effect(flat, position=0).value == 0
+    assert np.isnan(R.position_effect_reduction(flat, flat, position=0).value)
+    with pytest.raises(ValueError, match="same cases"):
+        R.position_effect_reduction(single, single[single["case"] < 2], position=0)
 
 
 # ----- grounded pitches and the faithfulness check ----------------------------------------------------------------
