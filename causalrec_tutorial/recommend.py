@@ -1096,6 +1096,18 @@ def lm_rank(
     return LMRanking(scores=scores, order=np.argsort(-scores, kind="stable"), n_orders=len(orders))
 
 
+def _check_cases(cases: Sequence[Any]) -> list[tuple[str, list[str]]]:
+    """``(interest_summary, candidate_titles)`` pairs, checked; titles as lists."""
+    if not cases:
+        raise ValueError("cases is empty")
+    out = []
+    for c, case in enumerate(cases):
+        if not isinstance(case, (tuple, list)) or len(case) != 2:
+            raise ValueError(f"case {c} must be (interest_summary, candidate_titles), got {case!r}")
+        out.append((case[0], list(case[1])))
+    return out
+
+
 def lm_position_experiment(
     generator: Any,
     cases: Sequence[tuple[str, Sequence[str]]],
@@ -1126,16 +1138,10 @@ def lm_position_experiment(
 
     Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
     """
-    if not cases:
-        raise ValueError("cases is empty")
     n_trials = _check_int("n_trials", n_trials, 1)
     rng = as_rng(rng)
     rows = []
-    for c, case in enumerate(cases):
-        if not isinstance(case, (tuple, list)) or len(case) != 2:
-            raise ValueError(f"case {c} must be (interest_summary, candidate_titles), got {case!r}")
-        summary, titles = case
-        titles = list(titles)
+    for c, (summary, titles) in enumerate(_check_cases(cases)):
         for trial in range(n_trials):
             perm = rng.permutation(len(titles))  # perm[p] = candidate at position p
             ranking = lm_rank(generator, summary, [titles[j] for j in perm], template=template)
@@ -1175,15 +1181,9 @@ def lm_order_scores(
 
     Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
     """
-    if not cases:
-        raise ValueError("cases is empty")
     rng = as_rng(rng)
     rows = []
-    for c, case in enumerate(cases):
-        if not isinstance(case, (tuple, list)) or len(case) != 2:
-            raise ValueError(f"case {c} must be (interest_summary, candidate_titles), got {case!r}")
-        summary, titles = case
-        titles = list(titles)
+    for c, (summary, titles) in enumerate(_check_cases(cases)):
         base = rng.permutation(len(titles))
         for r in range(len(titles)):
             order = np.roll(base, -r)  # order[p] = candidate at position p
