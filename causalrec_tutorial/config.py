@@ -174,6 +174,11 @@ def setup_notebook(seed: int = DEFAULT_SEED, keras: bool = True, verbose: bool =
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     _quiet_warnings()
+    # MyST-NB's glue imports nbformat, hence jsonschema, which imports the optional rfc3987-syntax (installed by the
+    # Jupyter stack) and compiles 38 grammars on import: 2 s of every chapter for an IRI format check no chapter
+    # makes. Marking it absent makes jsonschema skip that one check, as it does when the package is not installed.
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
     random.seed(seed)
     np.random.seed(seed)  # only for third-party code that still uses the global state (e.g. parts of DoWhy)
     versions = {"python": sys.version.split()[0], "numpy": np.__version__}

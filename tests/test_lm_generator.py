@@ -136,6 +136,20 @@ def test_forward_matches_keras_hub_backbone(gen):
     ours, _, _ = model._forward(ids, tf.range(len(ids)), tf.zeros(len(ids), tf.int32), *model.empty_cache())
     theirs = model.backbone({"token_ids": ids[None], "padding_mask": np.ones((1, len(ids)), np.int32)})[0]
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=2e-3, rtol=1e-4)
+    assert model.n_params == model.backbone.count_params()
+    assert model.vocabulary_size == model.backbone.vocabulary_size
+
+
+def test_tokenizer_matches_keras_hub(gen):
+    """The generator reads the preset's SentencePiece model directly; keras-hub's tokenizer gives the same ids."""
+    import keras_hub
+
+    model = gen.model
+    theirs = keras_hub.models.Gemma3Tokenizer.from_preset(str(model.preset))
+    for text in ["Bought: Fell Trekking Boots; Crema\n\nInterests: hiking", "  é 日本 <end_of_turn> x", ""]:
+        ids = gen.tokenize(text)
+        assert ids == [int(i) for i in np.asarray(theirs(text)).tolist()]
+        assert model.detokenize(ids) == text
 
 
 def test_greedy_is_the_argmax_of_the_full_forward(gen):

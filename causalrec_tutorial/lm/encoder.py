@@ -13,8 +13,9 @@ positions, L2 normalisation.
 Truncation rule: a text keeps its first ``max_length - 2`` word pieces (254 by default), so that with ``[CLS]`` and
 ``[SEP]`` it fills at most ``max_length`` = 256 positions, as sentence-transformers' ``max_seq_length=256``.
 
-Speed: texts are sorted by length and batched, each batch is padded only to the next of a few fixed lengths
-(:data:`BUCKETS`), and the forward pass is one compiled ``tf.function``; results are cached on disk per text.
+Speed: texts are sorted by length and batched, each batch is padded only to its longest text, and the forward pass
+is one compiled ``tf.function`` that takes any shape (traced once); results are cached on disk per text. The cost
+is the padded tokens (about 3,000 per second on two cores), so short texts are cheap and long ones are not.
 
 Book: appendix_a_language_models.ipynb, sec-lm-encoder
 """
@@ -34,9 +35,6 @@ from .. import config
 from . import cache as _cache
 from .presets import save_preset
 
-#: Lengths a batch is padded up to (after sorting by length). The compiled function takes any shape (one trace,
-#: never re-traced), so the buckets only bound the padding: a batch of 22-piece texts runs at width 24, not 32.
-BUCKETS = (8, 16, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 224, 256)
 MAX_LENGTH = 256
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _MINILM_DIM = 384
@@ -205,6 +203,7 @@ class _MiniLM:
             return tf.math.l2_normalize(mean, axis=1, epsilon=1e-24)
 
         self.embed = embed
+        self.n_params = int(backbone.count_params())
         self.load_seconds = time.perf_counter() - start
 
     def token_ids(self, texts: list[str], max_length: int) -> list[np.ndarray]:
@@ -220,12 +219,10 @@ class _MiniLM:
         ids = self.token_ids(texts, max_length)
         order = np.argsort([len(r) for r in ids], kind="stable")
         out = np.empty((len(texts), _MINILM_DIM), dtype=np.float32)
-        buckets = [b for b in BUCKETS if b < max_length] + [max_length]
         with tqdm(total=len(texts), desc="encode", unit="text", disable=not progress) as bar:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                longest = max(len(ids[i]) for i in idx)
-                width = next(b for b in buckets if b >= longest)
+                width = max(len(ids[i]) for i in idx)  # sorted by length: little padding
                 tokens = np.full((len(idx), width), self.pad_id, dtype=np.int32)
                 mask = np.zeros((len(idx), width), dtype=np.int32)
                 for row, i in enumerate(idx):

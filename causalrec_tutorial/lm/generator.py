@@ -9,7 +9,7 @@ The model is the ``gemma3_270m`` asset (a GGUF file), converted once into a kera
 :mod:`.gemma`) and loaded once per process. Every call is cached on disk (:mod:`.cache`), keyed by the model,
 the settings, the prompt version and the input, so re-running a chapter costs nothing.
 
-How it runs: the forward pass is written with plain TensorFlow ops on the keras-hub backbone's weights, in
+How it runs: the forward pass is written with plain TensorFlow ops on the keras-hub preset's weights, in
 compiled functions that take any length, so a process traces each of them once. The prompt goes through once ("prefill",
 giving its key/value cache), then ``generate`` adds one token per step, and ``score`` puts *all* continuations
 through together as one packed sequence on top of the prompt's cache: each continuation token attends to the
@@ -22,6 +22,8 @@ Book: appendix_a_language_models.ipynb, sec-lm-generator
 
 from __future__ import annotations
 
+import json
+import pathlib
 import threading
 import time
 from collections.abc import Sequence
@@ -45,10 +47,11 @@ _LOCK = threading.Lock()
 
 
 class _Gemma:
-    """Tokenizer, backbone and the compiled forward pass (one per process and dtype).
+    """Tokenizer, weights and the compiled forward pass (one per process and dtype).
 
-    The forward pass is written here with plain TensorFlow ops on the backbone's weights (the keras-hub layers are
-    kept for their weights and parameter count), so that it can do three things the stock layers cannot:
+    The forward pass is written here with plain TensorFlow ops on the weights of the keras-hub preset, read straight
+    from its weights file (:func:`read_preset_weights`; keras-hub's own ``Gemma3Backbone`` is built only on request,
+    as :attr:`backbone`, to check against), so that it can do three things the stock layers cannot:
 
     * compute logits only at the rows that need them (a 262,144-word output layer costs about as much as the
       whole transformer at every row where it is applied);
@@ -59,37 +62,47 @@ class _Gemma:
 
     def __init__(self, dtype: str) -> None:
         config.import_keras()
-        import keras_hub
+        import sentencepiece
         import tensorflow as tf
 
         start = time.perf_counter()
-        preset = _gemma.gemma_preset()
-        with config._stderr_fd_silenced():  # sentencepiece logs "precompiled_charsmap is empty" to fd 2
-            self.tokenizer = keras_hub.models.Gemma3Tokenizer.from_preset(str(preset))
-        self.backbone = keras_hub.models.Gemma3Backbone.from_preset(str(preset), dtype=dtype)
+        self.preset = preset = _gemma.gemma_preset()
         self.model_id, self.dtype = _gemma.model_id(), dtype
-        bb = self.backbone
-        self._compute = tf.as_dtype(bb.compute_dtype)
-        heads, head_dim, hidden = bb.num_query_heads, bb.head_dim, bb.hidden_dim
+        with config._stderr_fd_silenced():  # sentencepiece logs "precompiled_charsmap is empty" to fd 2
+            self._sp = sentencepiece.SentencePieceProcessor(
+                model_proto=(preset / "assets" / "tokenizer" / "vocabulary.spm").read_bytes())
+        self._backbone = None
+        weights, cfg = read_preset_weights(preset)
+        self.vocabulary_size = int(cfg["vocabulary_size"])
+        self.n_params = int(sum(w.size for w in weights.values()))
+        self._compute = compute = tf.as_dtype(dtype)
+        heads, head_dim, hidden = int(cfg["num_query_heads"]), int(cfg["head_dim"]), int(cfg["hidden_dim"])
         self._head_dim = head_dim
-        window = bb.sliding_window_size
-        embedding = bb.token_embedding.embeddings
+        window = int(cfg["sliding_window_size"])
+
+        def var(array, name):
+            return tf.Variable(tf.cast(array, compute), trainable=False, name=name)
+
+        embedding = var(weights.pop("reversible_embedding"), "embedding")
         layers = []
-        for i, layer in enumerate(bb.transformer_layers):
-            att = layer.attention
-            qkv = np.concatenate([
-                np.asarray(att.query_dense.kernel.numpy()).transpose(1, 0, 2).reshape(hidden, heads * head_dim),
-                np.asarray(att.key_dense.kernel.numpy())[0], np.asarray(att.value_dense.kernel.numpy())[0]], axis=1)
+        for i in range(int(cfg["num_layers"])):
+            w = {key[len(f"block_{i}/"):]: weights.pop(key) for key in [k for k in weights if k.startswith(f"block_{i}/")]}
+            qkv = np.concatenate([w["attention/query_dense"].transpose(1, 0, 2).reshape(hidden, heads * head_dim),
+                                  w["attention/key_dense"][0], w["attention/value_dense"][0]], axis=1)
+            # keras-hub's rule (Gemma3Backbone): five sliding-window layers, then one global layer, and so on
+            local = bool(cfg["use_sliding_window_attention"]) and i % 6 < 5
             layers.append(dict(
-                qkv=tf.Variable(qkv, dtype=self._compute, trainable=False, name=f"qkv_{i}"),
-                out=att.output_dense.kernel, q_norm=att.query_norm.scale, k_norm=att.key_norm.scale,
-                pre_att=layer.pre_attention_norm.scale, post_att=layer.post_attention_norm.scale,
-                pre_ffw=layer.pre_ffw_norm.scale, post_ffw=layer.post_ffw_norm.scale,
-                gate=layer.gating_ffw.kernel, up=layer.gating_ffw_2.kernel, down=layer.ffw_linear.kernel,
-                local=bool(att.use_sliding_window_attention), wavelength=float(att.rope_wavelength)))
-        final_norm = bb.layer_norm.scale
-        eps = float(bb.layer_norm_epsilon)
-        compute = self._compute
+                qkv=var(qkv, f"qkv_{i}"), out=var(w["attention/output_dense"], f"out_{i}"),
+                q_norm=var(w["attention/query_norm"], f"q_norm_{i}"), k_norm=var(w["attention/key_norm"], f"k_norm_{i}"),
+                pre_att=var(w["pre_attention_norm"], f"pre_att_{i}"), post_att=var(w["post_attention_norm"], f"post_att_{i}"),
+                pre_ffw=var(w["pre_ffw_norm"], f"pre_ffw_{i}"), post_ffw=var(w["post_ffw_norm"], f"post_ffw_{i}"),
+                gate=var(w["gating_ffw"], f"gate_{i}"), up=var(w["gating_ffw_2"], f"up_{i}"),
+                down=var(w["ffw_linear"], f"down_{i}"),
+                local=local, wavelength=10_000.0 if local else 1_000_000.0))
+        final_norm = var(weights.pop("rms_normalization"), "final_norm")
+        if weights:
+            raise ValueError(f"unexpected weights in {preset}: {sorted(weights)[:5]}")
+        eps = float(cfg["layer_norm_epsilon"])
         self._n_layers = len(layers)
 
         def rms(x, scale):
@@ -179,14 +192,21 @@ class _Gemma:
         self.load_seconds = time.perf_counter() - start
 
     def tokenize(self, text: str) -> list[int]:
-        ids = self.tokenizer(text)
-        return [int(i) for i in np.asarray(ids).tolist()]
+        """Token ids of ``text`` (no BOS), as keras-hub's ``Gemma3Tokenizer`` (the same SentencePiece model)."""
+        return [int(i) for i in self._sp.encode(text)]
 
     def detokenize(self, ids: Sequence[int]) -> str:
-        if not ids:
-            return ""
-        out = self.tokenizer.detokenize(np.asarray(ids, dtype=np.int32))
-        return out.numpy().decode("utf-8", errors="replace") if hasattr(out, "numpy") else str(out)
+        return self._sp.decode([int(i) for i in ids]) if len(ids) else ""
+
+    @property
+    def backbone(self):
+        """keras-hub's ``Gemma3Backbone`` with the same weights, built on first access (~10 s; for checks only:
+        the forward pass here never uses it)."""
+        if self._backbone is None:
+            import keras_hub
+
+            self._backbone = keras_hub.models.Gemma3Backbone.from_preset(str(self.preset), dtype=self.dtype)
+        return self._backbone
 
     def empty_cache(self):
         """A key/value cache with no tokens: two (layers, 0, head_dim) tensors."""
@@ -268,6 +288,43 @@ class _Gemma:
         return totals
 
 
+def read_preset_weights(preset: pathlib.Path) -> tuple[dict[str, np.ndarray], dict]:
+    """The weights of a converted Gemma 3 preset as float32 arrays, read straight from its Keras weights file.
+
+    Building keras-hub's ``Gemma3Backbone`` only to copy its weights out cost about 5 s per process and its
+    tokenizer 2 s more; the forward pass needs the arrays alone. Keys: ``reversible_embedding``,
+    ``rms_normalization`` and ``block_{i}/<layer path>`` (e.g. ``block_0/attention/query_dense``), in keras-hub's
+    shapes. ``tests/test_lm_generator.py`` checks the forward pass on these against the backbone itself.
+
+    Returns:
+        ``(weights, config)``: the arrays and the backbone's configuration (``config.json``).
+
+    Raises:
+        ValueError: if the configuration is not the one the forward pass implements (e.g. RoPE scaling).
+    """
+    import h5py
+
+    cfg = json.loads((preset / "config.json").read_text(encoding="utf-8"))["config"]
+    for key, value in (("local_rope_scaling_factor", 1.0), ("global_rope_scaling_factor", 1.0),
+                       ("query_head_dim_normalize", True), ("use_query_key_norm", True),
+                       ("use_post_ffw_norm", True), ("use_post_attention_norm", True),
+                       ("attention_logit_soft_cap", None), ("final_logit_soft_cap", None), ("vision_encoder", None)):
+        if cfg.get(key, value) != value:
+            raise ValueError(f"{preset}: {key}={cfg[key]!r} is not supported (the forward pass assumes {value!r})")
+    weights = {}
+    with h5py.File(preset / "model.weights.h5", "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name.endswith("/vars/0"):
+                path = name[:-len("/vars/0")]
+                head, _, rest = path.partition("/")
+                if head.startswith("gemma3_decoder_block"):
+                    index = head[len("gemma3_decoder_block"):].lstrip("_") or "0"
+                    path = f"block_{index}/{rest}"
+                weights[path] = np.asarray(obj[()], dtype=np.float32)
+        f["layers"].visititems(visit)
+    return weights, cfg
+
+
 def _load(dtype: str) -> _Gemma:
     key = (_gemma.model_id(), dtype, str(config.cache_dir()))
     with _LOCK:
@@ -325,11 +382,11 @@ class KerasGemma:
 class TextGenerator:
     """Greedy text generation and continuation scoring, cached on disk; Gemma 3 270M (keras-hub) by default.
 
-    The default model loads on first use (a one-time conversion of the GGUF, about a minute, then about 10-20 s
-    per process) and is shared by every generator with the same ``dtype`` in the process.
+    The default model loads on first use (a one-time conversion of the GGUF, about a minute, then a few seconds
+    per process, plus a few more to compile the forward pass on the first call) and is shared by every generator with the same ``dtype`` in the process.
 
     Args:
-        dtype: for the default backend: ``"float32"`` (default; about 2.3 GB resident, 4 GB at peak while
+        dtype: for the default backend: ``"float32"`` (default; about 2.3 GB resident, 3 GB at peak while
             loading) or ``"bfloat16"`` (about 2.0 GB; but several times slower on CPUs without bfloat16
             instructions; results differ slightly and are cached separately).
         cache: ``True`` for the default on-disk cache, ``False`` for none, or a :class:`~.cache.DiskCache`.
