@@ -169,7 +169,7 @@ class _Gemma:
         vec = tf.TensorSpec([None], tf.int32)
         kv = tf.TensorSpec([len(layers), None, head_dim], compute)
 
-        @tf.function(input_signature=[vec, vec, vec, kv, kv, vec, tf.TensorSpec([None, 2], tf.int32)])
+        @tf.function(input_signature=[vec, vec, vec, kv, kv, vec, tf.TensorSpec([None, 2], tf.int32)], autograph=False)
         def step(ids, pos, seg, past_k, past_v, rows, picks):
             """Run new tokens on top of a cache; return the log-probs at ``picks`` ((row, token) pairs, rows
             indexing ``rows``), the most likely next token after each of ``rows``, and the grown cache."""
@@ -179,7 +179,7 @@ class _Gemma:
             picked = tf.gather_nd(logits, tf.reverse(picks, axis=[1])) - tf.gather(norm, picks[:, 0])
             return picked, tf.argmax(logits, axis=0, output_type=tf.int32), keys, values
 
-        @tf.function(input_signature=[vec])
+        @tf.function(input_signature=[vec], autograph=False)
         def full(ids):
             """Next-token log-probs (T, vocabulary) at every position of one sequence (for checks)."""
             n = tf.shape(ids)[0]
