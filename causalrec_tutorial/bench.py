@@ -20,6 +20,8 @@ import platform
 import tempfile
 import time
 
+import numpy as np
+
 from . import config
 
 RESULTS = config.PROJECT_DIR / "tests" / "benchmarks" / "results.md"
@@ -42,6 +44,28 @@ def time_chapter(path, timeout: int = 1200) -> float:
     return time.perf_counter() - start
 
 
+def speed_index() -> tuple[float, float]:
+    """How fast this machine is right now: (seconds for a fixed pure-Python loop, numpy float32 matmul GFLOP/s).
+
+    Shared and virtual machines change speed from hour to hour (other tenants, frequency scaling); chapter times
+    scale mostly with the first number (tracing models and pandas are single-threaded Python). Recording it beside the
+    timings makes runs from different days comparable. Best of three, so a brief hiccup does not count.
+    """
+    loops, rates = [], []
+    a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        loops.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for _ in range(10):
+            a @ a
+        rates.append(10 * 2 * 1024**3 / (time.perf_counter() - start) / 1e9)
+    return min(loops), max(rates)
+
+
 def _machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}, "
@@ -61,6 +85,7 @@ def main(argv=None) -> int:
         if (config.cache_dir() / "models").exists():
             (cold / "models").symlink_to(config.cache_dir() / "models")
         os.environ["CAUSALREC_CACHE_DIR"] = str(cold)
+    speed_before = speed_index()
     rows = []
     for path in chapters():
         seconds = time_chapter(path)
@@ -69,6 +94,9 @@ def main(argv=None) -> int:
     if args.smoke:
         return 0
     machine = _machine()
+    speed_after = speed_index()
+    speed = (f"speed index before/after: Python loop {speed_before[0]:.2f}/{speed_after[0]:.2f} s, "
+             f"matmul {speed_before[1]:.0f}/{speed_after[1]:.0f} GFLOP/s")
     lines = [
         "# Recorded benchmarks",
         "",
@@ -76,6 +104,9 @@ def main(argv=None) -> int:
         "Wall-clock time to execute each chapter in a fresh kernel, full mode, with the assets fetched and the models",
         f"converted; language-model result cache {'empty at the start (--cold)' if args.cold else 'as found'}. A load average above the core count means",
         "other work shared the machine and the times are pessimistic. Language-model throughput: lm_results.md.",
+        f"Machine {speed} (`bench.speed_index`: a fixed",
+        "pure-Python loop, lower is faster, and a float32 matmul; virtual machines vary by 2x or more between hours, and",
+        "chapter times follow the loop time most, so compare runs from different days through these numbers).",
         "",
         "| chapter | seconds |",
         "|---|---|",
