@@ -48,8 +48,9 @@ def speed_index() -> tuple[float, float]:
     """How fast this machine is right now: (seconds for a fixed pure-Python loop, numpy float32 matmul GFLOP/s).
 
     Shared and virtual machines change speed from hour to hour (other tenants, frequency scaling); chapter times
-    scale mostly with the first number (tracing models and pandas are single-threaded Python). Recording it beside the
-    timings makes runs from different days comparable. Best of three, so a brief hiccup does not count.
+    depend on both (tracing models and pandas are single-threaded Python; encoders are matmuls). Recording it beside the
+    timings helps to compare runs from different days (roughly: it does not capture every kind of slowdown). Best
+    of three, so a brief hiccup does not count.
     """
     loops, rates = [], []
     a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
@@ -104,9 +105,9 @@ def main(argv=None) -> int:
         "Wall-clock time to execute each chapter in a fresh kernel, full mode, with the assets fetched and the models",
         f"converted; language-model result cache {'empty at the start (--cold)' if args.cold else 'as found'}. A load average above the core count means",
         "other work shared the machine and the times are pessimistic. Language-model throughput: lm_results.md.",
-        f"Machine {speed} (`bench.speed_index`: a fixed",
-        "pure-Python loop, lower is faster, and a float32 matmul; virtual machines vary by 2x or more between hours, and",
-        "chapter times follow the loop time most, so compare runs from different days through these numbers).",
+        f"Machine {speed} (`bench.speed_index`: best of three",
+        "runs of a fixed pure-Python loop, lower is faster, and of a float32 matmul). Virtual machines change speed from",
+        "hour to hour; the index helps to compare runs from different days, but only roughly.",
         "",
         "| chapter | seconds |",
         "|---|---|",
