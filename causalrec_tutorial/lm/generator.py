@@ -86,7 +86,8 @@ class _Gemma:
         embedding = var(weights.pop("reversible_embedding"), "embedding")
         layers = []
         for i in range(int(cfg["num_layers"])):
-            w = {key[len(f"block_{i}/"):]: weights.pop(key) for key in [k for k in weights if k.startswith(f"block_{i}/")]}
+            prefix = f"block_{i}/"
+            w = {key[len(prefix):]: weights.pop(key) for key in [k for k in weights if k.startswith(prefix)]}
             qkv = np.concatenate([w["attention/query_dense"].transpose(1, 0, 2).reshape(hidden, heads * head_dim),
                                   w["attention/key_dense"][0], w["attention/value_dense"][0]], axis=1)
             # keras-hub's rule (Gemma3Backbone): five sliding-window layers, then one global layer, and so on
