@@ -2,6 +2,7 @@
 
     python -m causalrec_tutorial.bench            # every chapter, full mode
     python -m causalrec_tutorial.bench --smoke    # every chapter in smoke mode (a workshop's quick check)
+    python -m causalrec_tutorial.bench --cold 03  # one chapter with an empty LM cache (printed, not recorded)
 
 Each chapter is executed in a fresh kernel on a temporary copy (the stored notebook is not touched). The results
 go to ``tests/benchmarks/results.md`` (the README links there), with the machine they were measured on. Timings
@@ -78,7 +79,13 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="run the chapters in smoke mode (not recorded)")
     parser.add_argument("--cold", action="store_true",
                         help="start from an empty language-model result cache (converted models are reused)")
+    parser.add_argument("only", nargs="*", metavar="CHAPTER",
+                        help="time only the notebooks whose names start with these prefixes (e.g. 03); printed, "
+                             "not recorded")
     args = parser.parse_args(argv)
+    selected = [p for p in chapters() if not args.only or any(p.name.startswith(o) for o in args.only)]
+    if not selected:
+        parser.error(f"no notebook in book/ starts with {args.only}")
     if args.smoke:
         os.environ["CAUSALREC_MODE"] = "smoke"
     if args.cold:
@@ -88,11 +95,12 @@ def main(argv=None) -> int:
         os.environ["CAUSALREC_CACHE_DIR"] = str(cold)
     speed_before = speed_index()
     rows = []
-    for path in chapters():
+    for path in selected:
         seconds = time_chapter(path)
         rows.append((path.name, seconds))
         print(f"{path.name}: {seconds:.1f} s", flush=True)
-    if args.smoke:
+    if args.smoke or args.only:
+        print(f"speed index before: Python loop {speed_before[0]:.2f} s, matmul {speed_before[1]:.0f} GFLOP/s")
         return 0
     machine = _machine()
     speed_after = speed_index()
