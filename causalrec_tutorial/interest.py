@@ -121,6 +121,11 @@ def _check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
     return w
 
 
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def _unit(x: np.ndarray, axis: int = -1) -> np.ndarray:
     norm = np.linalg.norm(x, axis=axis, keepdims=True)
     return x / np.maximum(norm, 1e-12)
@@ -333,12 +338,16 @@ class MultiInterest:
     labels: np.ndarray
 
 
+#: Rounds of k-means in :func:`pool_multi` (it stops earlier once the centres settle).
+_KMEANS_ROUNDS = 10
+
+
 def pool_multi(
     history: Sequence[int],
     item_embeddings: np.ndarray,
     n_interests: int = 3,
     weights: Sequence[float] | None = None,
-    n_iter: int = 10,
+    n_iter: int = _KMEANS_ROUNDS,
 ) -> MultiInterest:
     """Up to ``n_interests`` interest vectors: weighted spherical k-means on the history's item vectors.
 
@@ -352,8 +361,7 @@ def pool_multi(
 
     Book: 03_interest_extraction.ipynb, sec-interest-pooling
     """
-    if isinstance(n_interests, bool) or not isinstance(n_interests, (int, np.integer)) or n_interests < 1:
-        raise ValueError(f"n_interests must be a positive integer, got {n_interests!r}")
+    _check_positive_int("n_interests", n_interests)
     emb = _check_embeddings(item_embeddings)
     ids = _check_history(history, len(emb))
     return _pool_multi(ids, _check_weights(weights, len(ids)), emb, int(n_interests), int(n_iter))
@@ -426,8 +434,7 @@ def interest_vectors(
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if isinstance(n_interests, bool) or not isinstance(n_interests, (int, np.integer)) or n_interests < 1:
-        raise ValueError(f"n_interests must be a positive integer, got {n_interests!r}")
+    _check_positive_int("n_interests", n_interests)
     emb = _check_embeddings(item_embeddings)
     missing = [c for c in (C.USER, C.ITEM) if c not in events.columns]
     if missing:
@@ -465,7 +472,7 @@ def interest_vectors(
             ages = (days[rows].max() - days[rows]) if C.TIMESTAMP in df.columns else None
             out[u] = pool_recency(items[rows], emb, half_life=half_life, ages=ages, weights=w_all[rows])
         else:
-            mi = _pool_multi(items[rows], w_all[rows], emb, int(n_interests), 10)
+            mi = _pool_multi(items[rows], w_all[rows], emb, int(n_interests), _KMEANS_ROUNDS)
             out[u, : len(mi.vectors)] = mi.vectors
     return out
 
@@ -900,8 +907,7 @@ def fit_sequence_model(
         raise ValueError(f"kind must be 'gru' or 'lstm', got {kind!r}")
     for name, value in (("n_items", n_items), ("dim", dim), ("hidden", hidden), ("max_len", max_len),
                         ("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_positive_int(name, value)
     n_train_items = int(n_items if n_train_items is None else n_train_items)
     if not 1 <= n_train_items <= n_items:
         raise ValueError(f"n_train_items must be in [1, n_items={n_items}], got {n_train_items}")

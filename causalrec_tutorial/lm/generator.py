@@ -43,6 +43,12 @@ RUNTIME_VERSION = "2"
 DTYPES = ("float32", "bfloat16")
 _BOS, _EOS, _END_OF_TURN = 2, 1, 106
 _MODELS: dict[tuple, "_Gemma"] = {}
+#: The forward pass's name for each per-layer weight (other than the fused q/k/v) -> its path in keras-hub's layer.
+_LAYER_WEIGHTS = {
+    "out": "attention/output_dense", "q_norm": "attention/query_norm", "k_norm": "attention/key_norm",
+    "pre_att": "pre_attention_norm", "post_att": "post_attention_norm", "pre_ffw": "pre_ffw_norm",
+    "post_ffw": "post_ffw_norm", "gate": "gating_ffw", "up": "gating_ffw_2", "down": "ffw_linear",
+}
 _LOCK = threading.Lock()
 
 
@@ -92,14 +98,9 @@ class _Gemma:
                                   w["attention/key_dense"][0], w["attention/value_dense"][0]], axis=1)
             # keras-hub's rule (Gemma3Backbone): five sliding-window layers, then one global layer, and so on
             local = bool(cfg["use_sliding_window_attention"]) and i % 6 < 5
-            layers.append(dict(
-                qkv=var(qkv, f"qkv_{i}"), out=var(w["attention/output_dense"], f"out_{i}"),
-                q_norm=var(w["attention/query_norm"], f"q_norm_{i}"), k_norm=var(w["attention/key_norm"], f"k_norm_{i}"),
-                pre_att=var(w["pre_attention_norm"], f"pre_att_{i}"), post_att=var(w["post_attention_norm"], f"post_att_{i}"),
-                pre_ffw=var(w["pre_ffw_norm"], f"pre_ffw_{i}"), post_ffw=var(w["post_ffw_norm"], f"post_ffw_{i}"),
-                gate=var(w["gating_ffw"], f"gate_{i}"), up=var(w["gating_ffw_2"], f"up_{i}"),
-                down=var(w["ffw_linear"], f"down_{i}"),
-                local=local, wavelength=10_000.0 if local else 1_000_000.0))
+            layer = {key: var(w[path], f"{key}_{i}") for key, path in _LAYER_WEIGHTS.items()}
+            layers.append(dict(layer, qkv=var(qkv, f"qkv_{i}"), local=local,
+                               wavelength=10_000.0 if local else 1_000_000.0))
         final_norm = var(weights.pop("rms_normalization"), "final_norm")
         if weights:
             raise ValueError(f"unexpected weights in {preset}: {sorted(weights)[:5]}")
