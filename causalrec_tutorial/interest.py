@@ -941,6 +941,8 @@ def fit_sequence_model(
                                        item_text, bool(fine_tune), int(hidden))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    # Adam's slots now, not inside the first traced step: a tf.function that creates variables is traced twice.
+    model.optimizer.build(model.trainable_variables)
     callbacks, val = [], None
     if len(yv):
         val = (xv, yv)

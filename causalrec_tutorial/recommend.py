@@ -505,6 +505,8 @@ def fit_click_model(
     model = keras.Model([u_in, i_in], keras.ops.squeeze(logit, -1))
     # no XLA: compiling a small model costs more than it saves on a CPU
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_soft_label_bce(keras), jit_compile=False)
+    # Adam's slots now, not inside the first traced step: a tf.function that creates variables is traced twice.
+    model.optimizer.build(model.trainable_variables)
 
     tr = ~is_val
     x_tr = {"user": users[tr].astype(np.int32), "item": items[tr].astype(np.int32)}
