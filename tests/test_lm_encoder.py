@@ -42,6 +42,50 @@ def test_tokens_match_hugging_face(encoder, reference):
         assert mine.tolist() == theirs[theirs >= 0].tolist(), text
 
 
+ODD_TEXTS = ["Ünïcödé ÀÉÎ ß ﬁ ligature", "x\u200by zero width", "a\u00a0b no-break space", "مرحبا بالعالم",
+             "Привет мир", "한국어 텍스트", "¿Qué? ¡Sí!", "C++ & C# -- 50% off $9.99", "naïve\u0301", "a" * 150,
+             "a\x0bb\x1fc\x7fd tabs\tand\r\nbreaks", "東京タワー2025年", "", "   ", "don't...stop!!"]
+
+
+def test_tokenizer_matches_hugging_face_tokenizers_on_course_texts(require_asset):
+    """Every shop and MovieLens item text and some odd strings give the ids of Hugging Face's Rust tokenizer
+    (``tokenizers``, installed with keras-hub) reading the asset's ``tokenizer.json``."""
+    import tokenizers
+
+    from causalrec_tutorial import data, interest, world
+    from causalrec_tutorial.lm.encoder import WordPieceTokenizer
+
+    folder = require_asset("minilm")
+    require_asset("movielens_100k")
+    texts = (interest.item_texts(world.ShopWorld(seed=7).items) + interest.item_texts(data.load_movielens_100k().items)
+             + ODD_TEXTS)
+    ours = WordPieceTokenizer((folder / "vocab.txt").read_text(encoding="utf-8").splitlines())(texts)
+    hf = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+    hf.no_truncation()
+    hf.no_padding()
+    theirs = [e.ids[1:-1] for e in hf.encode_batch(texts)]  # without [CLS] and [SEP]
+    assert len(texts) > 2000
+    for text, mine, expected in zip(texts, ours, theirs):
+        assert mine == expected, text
+
+
+def test_forward_matches_keras_hub_backbone(encoder):
+    """The plain-TensorFlow forward pass computes keras-hub's BertBackbone (exact GELU) with the same weights."""
+    texts = ["A quiet documentary about mountain railways.", "short", "Café au lait " * 20]
+    ids = encoder.model.token_ids(texts, 256)
+    width = max(len(i) for i in ids)
+    tokens, mask = np.zeros((3, width), np.int32), np.zeros((3, width), np.int32)
+    for row, seq in enumerate(ids):
+        tokens[row, : len(seq)], mask[row, : len(seq)] = seq, 1
+    backbone = encoder.model.backbone
+    out = np.asarray(backbone({"token_ids": tokens, "segment_ids": np.zeros_like(tokens), "padding_mask": mask},
+                              training=False)["sequence_output"])
+    mean = (out * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+    expected = mean / np.linalg.norm(mean, axis=1, keepdims=True)
+    np.testing.assert_allclose(encoder.encode(texts), expected, atol=1e-5)
+    assert encoder.model.n_params == backbone.count_params()
+
+
 def test_truncation_keeps_first_254_pieces(encoder):
     long = "mountain railway documentary " * 200
     ids = encoder.model.token_ids([long], 256)[0]

@@ -1,14 +1,15 @@
-"""Sentence embeddings: MiniLM-L6-v2 in Keras (TensorFlow), and a TF-IDF baseline behind the same interface.
+"""Sentence embeddings: MiniLM-L6-v2 on TensorFlow, and a TF-IDF baseline behind the same interface.
 
     enc = crt.lm.TextEncoder()                       # all-MiniLM-L6-v2 from the fetched ``minilm`` asset
     vectors = enc.encode(["a quiet documentary", "a loud action film"])   # float32 (2, 384), unit rows
     base = crt.lm.TfidfEncoder().fit(corpus)         # same ``encode``, for comparison
 
 The MiniLM weights come from the ``minilm`` asset (Hugging Face format: ``config.json``, ``model.safetensors``,
-``vocab.txt``). They are converted once into a keras-hub preset in ``config.cache_dir() / "models"`` and loaded from
-there afterwards; the model is then kept for the rest of the process. The pipeline is sentence-transformers':
-lower-cased WordPiece tokens, ``[CLS] ... [SEP]``, BERT, the mean of the token vectors over the non-padding
-positions, L2 normalisation.
+``vocab.txt``) and are read straight from it; the model is then kept for the rest of the process. The pipeline is
+sentence-transformers': lower-cased WordPiece tokens (:class:`WordPieceTokenizer`), ``[CLS] ... [SEP]``, BERT (a
+forward pass in plain TensorFlow ops), the mean of the token vectors over the non-padding positions, L2
+normalisation. keras-hub's ``BertBackbone`` with the same weights (converted once into a preset in
+``config.cache_dir() / "models"``) is built only on request, to check against.
 
 Truncation rule: a text keeps its first ``max_length - 2`` word pieces (254 by default), so that with ``[CLS]`` and
 ``[SEP]`` it fills at most ``max_length`` = 256 positions, as sentence-transformers' ``max_seq_length=256``.
@@ -24,9 +25,11 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import struct
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -175,43 +178,199 @@ def minilm_preset(progress: bool = False) -> pathlib.Path:
     return save_preset(target, backbone, tokenizer)
 
 
-class _MiniLM:
-    """The loaded model: tokenizer, backbone and the compiled pooled forward pass (one per process)."""
+_ASCII_CONTROL = {cp: None for cp in [*range(32), 127] if chr(cp) not in "\t\n\r"}
+_ASCII_WORD = re.compile(r"[0-9a-z]+|[^\s0-9a-z]")
 
-    def __init__(self, preset: pathlib.Path, model_id: str) -> None:
+
+class WordPieceTokenizer:
+    """BERT's uncased WordPiece tokenizer, as Hugging Face's ``BertTokenizer`` with MiniLM's settings.
+
+    Two steps. *Basic* splitting: drop control characters, write any whitespace as a space, put spaces around
+    CJK ideographs, lower-case, strip accents (Unicode NFD without the combining marks), and make every punctuation
+    character a word of its own. *WordPiece*: each word becomes the longest vocabulary entry that starts it, then
+    the longest ``##``-entry that continues it, and so on; a word that cannot be covered (or is over 100 characters)
+    becomes ``[UNK]``. No special tokens are added here. The tests check it against Hugging Face's own (Rust)
+    tokenizer on every item text of the course and on odd inputs; keras-hub's ``BertTokenizer`` differs from both on
+    rare characters (``ß``, a no-break space, Hangul).
+
+    Args:
+        vocabulary: the tokens in id order (MiniLM's ``vocab.txt``, one per line).
+
+    Book: appendix_a_language_models.ipynb, sec-lm-tokens
+    """
+
+    MAX_WORD_CHARS = 100
+
+    def __init__(self, vocabulary: Sequence[str]) -> None:
+        self.vocabulary = list(vocabulary)
+        self._ids = {token: i for i, token in enumerate(self.vocabulary)}
+        self.unk_id = self._ids["[UNK]"]
+        self._words: dict[str, list[int]] = {}  # word -> ids, memoised: catalogues repeat words a lot
+
+    def token_to_id(self, token: str) -> int:
+        return self._ids[token]
+
+    def id_to_token(self, token_id: int) -> str:
+        return self.vocabulary[token_id]
+
+    @staticmethod
+    def _is_punctuation(ch: str) -> bool:
+        cp = ord(ch)  # BERT counts all non-alphanumeric ASCII as punctuation, e.g. "$" and "^"
+        if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+            return True
+        return unicodedata.category(ch).startswith("P")
+
+    @staticmethod
+    def _is_cjk(cp: int) -> bool:
+        return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
+                or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
+                or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+
+    def words(self, text: str) -> list[str]:
+        """The basic split: lower-cased, accent-free words and single punctuation characters."""
+        if text.isascii():  # the same rules, quicker: no accents, no CJK, every symbol is punctuation
+            return _ASCII_WORD.findall(text.translate(_ASCII_CONTROL).lower())
+        chars = []
+        for ch in unicodedata.normalize("NFC", text):
+            cp = ord(ch)
+            if cp == 0 or cp == 0xFFFD:
+                continue
+            if ch in " \t\n\r" or unicodedata.category(ch) == "Zs":
+                chars.append(" ")
+            elif unicodedata.category(ch).startswith("C"):
+                continue
+            elif self._is_cjk(cp):
+                chars.append(f" {ch} ")
+            else:
+                chars.append(ch)
+        out = []
+        for word in "".join(chars).split():
+            word = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if unicodedata.category(c) != "Mn")
+            start = 0
+            for i, ch in enumerate(word):
+                if self._is_punctuation(ch):
+                    out.extend([word[start:i], ch] if i > start else [ch])
+                    start = i + 1
+            if start < len(word):
+                out.append(word[start:])
+        return out
+
+    def _pieces(self, word: str) -> list[int]:
+        if len(word) > self.MAX_WORD_CHARS:
+            return [self.unk_id]
+        ids, start = [], 0
+        while start < len(word):
+            for end in range(len(word), start, -1):
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self._ids:
+                    ids.append(self._ids[piece])
+                    start = end
+                    break
+            else:
+                return [self.unk_id]
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of one text (no ``[CLS]``/``[SEP]``)."""
+        ids: list[int] = []
+        for word in self.words(text):
+            if word not in self._words:
+                self._words[word] = self._pieces(word)
+            ids.extend(self._words[word])
+        return ids
+
+    def __call__(self, texts: Sequence[str]) -> list[list[int]]:
+        return [self.encode(t) for t in texts]
+
+
+class _MiniLM:
+    """The loaded model: tokenizer, weights and the compiled pooled forward pass (one per process).
+
+    The forward pass is BERT written with plain TensorFlow ops on the weights read straight from the asset's
+    ``model.safetensors`` (as the generator does for Gemma): loading keras-hub and building its ``BertBackbone``
+    cost about 3 s per process for the same numbers. keras-hub's model is still built on request, as
+    :attr:`backbone`, and the tests check that both give the same vectors.
+    """
+
+    def __init__(self, folder: pathlib.Path, model_id: str) -> None:
         config.import_keras()
-        import keras_hub
         import tensorflow as tf
 
         start = time.perf_counter()
-        self.model_id = model_id
-        self.tokenizer = keras_hub.models.BertTokenizer.from_preset(str(preset))
-        self.backbone = keras_hub.models.BertBackbone.from_preset(str(preset))
-        _exact_gelu(self.backbone)
+        self.folder, self.model_id = folder, model_id
+        self._backbone = None
+        self.tokenizer = WordPieceTokenizer((folder / "vocab.txt").read_text(encoding="utf-8").splitlines())
         self.cls_id = self.tokenizer.token_to_id("[CLS]")
         self.sep_id = self.tokenizer.token_to_id("[SEP]")
         self.pad_id = self.tokenizer.token_to_id("[PAD]")
-        backbone = self.backbone
+        cfg = json.loads((folder / "config.json").read_text())
+        w = {k.removeprefix("bert."): v for k, v in read_safetensors(folder / "model.safetensors").items()
+             if v.dtype.kind == "f"}  # not the integer position_ids buffer
+        self.n_params = int(sum(v.size for v in w.values()))  # incl. the pooler, which mean pooling does not use
+        heads, dim, eps = int(cfg["num_attention_heads"]), int(cfg["hidden_size"]), float(cfg["layer_norm_eps"])
+        head_dim = dim // heads
+
+        def const(*names, transpose=False):
+            arrays = [w[n].T if transpose else w[n] for n in names]
+            return tf.constant(np.concatenate(arrays, axis=-1) if len(arrays) > 1 else arrays[0], tf.float32)
+
+        word, position = const("embeddings.word_embeddings.weight"), const("embeddings.position_embeddings.weight")
+        segment = const("embeddings.token_type_embeddings.weight")[0]  # one segment: always type 0
+        norm = const("embeddings.LayerNorm.weight"), const("embeddings.LayerNorm.bias")
+        layers = []
+        for i in range(int(cfg["num_hidden_layers"])):
+            p = f"encoder.layer.{i}."
+            qkv = [p + f"attention.self.{n}" for n in ("query", "key", "value")]
+            layers.append(dict(
+                qkv=const(*[n + ".weight" for n in qkv], transpose=True), qkv_b=const(*[n + ".bias" for n in qkv]),
+                out=const(p + "attention.output.dense.weight", transpose=True),
+                out_b=const(p + "attention.output.dense.bias"),
+                norm1=(const(p + "attention.output.LayerNorm.weight"), const(p + "attention.output.LayerNorm.bias")),
+                up=const(p + "intermediate.dense.weight", transpose=True), up_b=const(p + "intermediate.dense.bias"),
+                down=const(p + "output.dense.weight", transpose=True), down_b=const(p + "output.dense.bias"),
+                norm2=(const(p + "output.LayerNorm.weight"), const(p + "output.LayerNorm.bias"))))
+
+        def layer_norm(x, scale_bias):
+            mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
+            return (x - mean) * tf.math.rsqrt(var + eps) * scale_bias[0] + scale_bias[1]
 
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32)],
-                     reduce_retracing=True)
+                     autograph=False)
         def embed(token_ids, mask):
-            out = backbone({"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids), "padding_mask": mask},
-                           training=False)["sequence_output"]
-            m = tf.cast(mask, out.dtype)[:, :, None]
-            mean = tf.reduce_sum(out * m, axis=1) / tf.maximum(tf.reduce_sum(m, axis=1), 1e-9)
-            return tf.math.l2_normalize(mean, axis=1, epsilon=1e-24)
+            b, t = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
+            x = layer_norm(tf.gather(word, token_ids) + position[None, :t] + segment, norm)
+            x = tf.reshape(x, [b * t, dim])
+            hide = (1.0 - tf.cast(mask, tf.float32))[:, None, None, :] * -1e9  # padding gets no attention
+            for lw in layers:
+                qkv = tf.reshape(tf.matmul(x, lw["qkv"]) + lw["qkv_b"], [b, t, 3, heads, head_dim])
+                q, k, v = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4]))  # each (b, heads, t, head_dim)
+                att = tf.nn.softmax(tf.matmul(q * head_dim ** -0.5, k, transpose_b=True) + hide, axis=-1)
+                ctx = tf.reshape(tf.transpose(tf.matmul(att, v), [0, 2, 1, 3]), [b * t, dim])
+                x = layer_norm(x + tf.matmul(ctx, lw["out"]) + lw["out_b"], lw["norm1"])
+                h = tf.nn.gelu(tf.matmul(x, lw["up"]) + lw["up_b"], approximate=False)  # exact GELU, as BERT
+                x = layer_norm(x + tf.matmul(h, lw["down"]) + lw["down_b"], lw["norm2"])
+            m = tf.cast(mask, tf.float32)[:, :, None]
+            total = tf.reduce_sum(tf.reshape(x, [b, t, dim]) * m, axis=1)
+            return tf.math.l2_normalize(total / tf.maximum(tf.reduce_sum(m, axis=1), 1e-9), axis=1, epsilon=1e-24)
 
         self.embed = embed
-        self.n_params = int(backbone.count_params())
         self.load_seconds = time.perf_counter() - start
+
+    @property
+    def backbone(self):
+        """keras-hub's ``BertBackbone`` with the same weights (exact GELU), built on first access from the preset
+        that :func:`minilm_preset` converts once; for checks only: :meth:`encode` never uses it."""
+        if self._backbone is None:
+            import keras_hub
+
+            self._backbone = keras_hub.models.BertBackbone.from_preset(str(minilm_preset()))
+            _exact_gelu(self._backbone)
+        return self._backbone
 
     def token_ids(self, texts: list[str], max_length: int) -> list[np.ndarray]:
         """``[CLS] + first (max_length - 2) word pieces + [SEP]`` for each text."""
-        ragged = self.tokenizer(texts)
-        rows = ragged.to_list() if hasattr(ragged, "to_list") else ragged
-        rows = [np.asarray(r, dtype=np.int32) for r in rows]
-        return [np.concatenate([[self.cls_id], r[: max_length - 2], [self.sep_id]]).astype(np.int32) for r in rows]
+        return [np.array([self.cls_id, *ids[: max_length - 2], self.sep_id], dtype=np.int32)
+                for ids in self.tokenizer(texts)]
 
     def encode(self, texts: list[str], batch_size: int, max_length: int, progress: bool) -> np.ndarray:
         from tqdm.auto import tqdm
@@ -238,7 +397,7 @@ def _load_minilm() -> _MiniLM:
     key = (model_id, str(config.cache_dir()))
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = _MiniLM(minilm_preset(), model_id)
+            _MODELS[key] = _MiniLM(folder, model_id)
         return _MODELS[key]
 
 
