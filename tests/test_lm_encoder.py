@@ -1,4 +1,4 @@
-"""TextEncoder (MiniLM in Keras) against sentence-transformers' reference vectors; TfidfEncoder; the encoder cache."""
+"""TextEncoder (MiniLM on TensorFlow) against sentence-transformers, Hugging Face, keras-hub; TfidfEncoder; cache."""
 
 import pathlib
 import time
