@@ -89,6 +89,11 @@ class _Gemma:
         def var(array, name):
             return tf.Variable(tf.cast(array, compute), trainable=False, name=name)
 
+        def norm_var(array, name):
+            # RMSNorm computes x * (1 + scale) in float32: store 1 + scale (scale rounded to the compute dtype first,
+            # as keras-hub's layer holds it), which saves two graph ops per norm and changes no number
+            return tf.Variable(1.0 + tf.cast(tf.cast(array, compute), tf.float32), trainable=False, name=name)
+
         embedding = var(weights.pop("reversible_embedding"), "embedding")
         layers = []
         for i in range(int(cfg["num_layers"])):
@@ -98,19 +103,25 @@ class _Gemma:
                                   w["attention/key_dense"][0], w["attention/value_dense"][0]], axis=1)
             # keras-hub's rule (Gemma3Backbone): five sliding-window layers, then one global layer, and so on
             local = bool(cfg["use_sliding_window_attention"]) and i % 6 < 5
-            layer = {key: var(w[path], f"{key}_{i}") for key, path in _LAYER_WEIGHTS.items()}
+            w["attention/output_dense"] = w["attention/output_dense"].reshape(heads * head_dim, hidden)
+            layer = {key: (norm_var if "norm" in path else var)(w[path], f"{key}_{i}")
+                     for key, path in _LAYER_WEIGHTS.items()}
             layers.append(dict(layer, qkv=var(qkv, f"qkv_{i}"), local=local,
                                wavelength=10_000.0 if local else 1_000_000.0))
-        final_norm = var(weights.pop("rms_normalization"), "final_norm")
+        final_norm = norm_var(weights.pop("rms_normalization"), "final_norm")
         if weights:
             raise ValueError(f"unexpected weights in {preset}: {sorted(weights)[:5]}")
         eps = float(cfg["layer_norm_epsilon"])
         self._n_layers = len(layers)
 
-        def rms(x, scale):
+        # Constants made once here are captured once by the traced functions (a literal inside makes a graph op at
+        # every use: with 18 layers, tracing time is mostly op count).
+        eps_t, q_scale, masked = tf.constant(eps), tf.constant(head_dim ** -0.5, compute), tf.constant(-1e9)
+
+        def rms(x, one_plus_scale):
             x32 = tf.cast(x, tf.float32)
-            x32 = x32 * tf.math.rsqrt(tf.reduce_mean(tf.square(x32), axis=-1, keepdims=True) + eps)
-            return tf.cast(x32 * (1.0 + tf.cast(tf.convert_to_tensor(scale), tf.float32)), compute)
+            x32 = x32 * tf.math.rsqrt(tf.reduce_mean(tf.square(x32), axis=-1, keepdims=True) + eps_t)
+            return tf.cast(x32 * one_plus_scale, compute)
 
         def rope_tables(pos, wavelength):
             inv = wavelength ** (-np.arange(0, head_dim, 2, dtype=np.float32) / head_dim)
@@ -137,26 +148,29 @@ class _Gemma:
             dist = pos[:, None] - key_pos[None, :]
             global_mask = (causal & visible)[:, None, :]  # (T, 1, P+T): broadcast over heads
             local_mask = global_mask & (dist < window)[:, None, :]
-            tables = {w: rope_tables(pos, w) for w in sorted({layer["wavelength"] for layer in layers})}
+            tables = {}  # wavelength -> cos, sin for k (T, 256) and for q (T, 1, 256: broadcast over heads)
+            for wavelength in sorted({layer["wavelength"] for layer in layers}):
+                cos, sin = rope_tables(pos, wavelength)
+                tables[wavelength] = cos, sin, cos[:, None, :], sin[:, None, :]
+            shape_q, shape_rows = tf.stack([t, heads, head_dim]), tf.stack([t * heads, -1])
+            shape_heads, shape_tokens = tf.stack([t, heads, -1]), tf.stack([t, heads * head_dim])
+            split = [heads * head_dim, head_dim, head_dim]
             new_k, new_v = [], []
-            for i, w in enumerate(layers):
+            for w, cache_k, cache_v in zip(layers, tf.unstack(past_k, len(layers)), tf.unstack(past_v, len(layers))):
                 h = rms(x, w["pre_att"])
-                qkv = tf.matmul(h, w["qkv"])
-                q = tf.reshape(qkv[:, : heads * head_dim], [t, heads, head_dim])
-                k, v = qkv[:, heads * head_dim: (heads + 1) * head_dim], qkv[:, (heads + 1) * head_dim:]
-                cos, sin = tables[w["wavelength"]]
-                q = rope(rms(q, w["q_norm"]), cos[:, None, :], sin[:, None, :]) * tf.cast(head_dim ** -0.5, compute)
+                q, k, v = tf.split(tf.matmul(h, w["qkv"]), split, axis=1)
+                cos, sin, cos_q, sin_q = tables[w["wavelength"]]
+                q = rope(rms(tf.reshape(q, shape_q), w["q_norm"]), cos_q, sin_q) * q_scale
                 k = rope(rms(k, w["k_norm"]), cos, sin)
-                keys, values = tf.concat([past_k[i], k], axis=0), tf.concat([past_v[i], v], axis=0)
+                keys, values = tf.concat([cache_k, k], axis=0), tf.concat([cache_v, v], axis=0)
                 new_k.append(keys)
                 new_v.append(values)
-                scores = tf.cast(tf.reshape(tf.matmul(tf.reshape(q, [t * heads, head_dim]), keys, transpose_b=True),
-                                            [t, heads, -1]), tf.float32)
+                scores = tf.cast(tf.reshape(tf.matmul(tf.reshape(q, shape_rows), keys, transpose_b=True),
+                                            shape_heads), tf.float32)
                 mask = local_mask if w["local"] else global_mask
-                probs = tf.nn.softmax(tf.where(mask, scores, -1e9), axis=-1)
-                att = tf.matmul(tf.reshape(tf.cast(probs, compute), [t * heads, -1]), values)
-                att = tf.matmul(tf.reshape(att, [t, heads * head_dim]),
-                                tf.reshape(tf.convert_to_tensor(w["out"]), [heads * head_dim, hidden]))
+                probs = tf.nn.softmax(tf.where(mask, scores, masked), axis=-1)
+                att = tf.matmul(tf.reshape(tf.cast(probs, compute), shape_rows), values)
+                att = tf.matmul(tf.reshape(att, shape_tokens), w["out"])
                 x = x + rms(att, w["post_att"])
                 h = rms(x, w["pre_ffw"])
                 ffw = tf.nn.gelu(tf.matmul(h, w["gate"]), approximate=True) * tf.matmul(h, w["up"])
