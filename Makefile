@@ -29,8 +29,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Fetch the models and data (checksummed), then convert Gemma's GGUF file into a keras-hub preset once (about a
+# minute), so that no chapter pays for the conversion. Both do nothing when already done.
 assets: install
 	$(PY) -m causalrec_tutorial.assets fetch
+	$(PY) -m causalrec_tutorial.lm
 
 mathjax: $(MATHJAX)
 

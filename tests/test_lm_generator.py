@@ -173,3 +173,18 @@ def test_score_does_not_depend_on_packing(gen, monkeypatch):
     alone = np.array([gen.score(prompt, [c])[0] for c in conts])
     np.testing.assert_allclose(alone, together, atol=2e-3)
     assert len(set(np.round(together, 3))) == len(conts)
+
+
+def test_set_up_command_converts_once_and_reports_a_missing_asset(require_asset, tmp_path, monkeypatch, capsys):
+    """``python -m causalrec_tutorial.lm`` (run by ``make book``): instant when the preset exists; exit code 1 and
+    the fetch command when the GGUF file is missing."""
+    from causalrec_tutorial.lm.__main__ import main
+
+    require_asset("gemma3_270m")
+    start = time.perf_counter()
+    assert main() == 0
+    assert time.perf_counter() - start < 5, "the preset should already exist after set-up"
+    assert "Gemma preset at" in capsys.readouterr().out
+    monkeypatch.setenv("CAUSALREC_DATA_DIR", str(tmp_path))
+    assert main() == 1
+    assert "causalrec_tutorial.assets fetch gemma3_270m" in capsys.readouterr().err
