@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import special, stats
 
 from . import columns as C
+from ._checks import check_int
 
 __all__ = [
     "CLICK", "EXAMINATION", "EXPOSURE", "INTEREST", "ITEM_TEXT", "LOGGED_PROPENSITY", "POPULARITY", "POSITION",
@@ -529,8 +530,7 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
     """
     if period not in ("early", "late"):
         raise ValueError(f"period must be 'early' or 'late', got {period!r}")
-    if isinstance(n_strata, bool) or not isinstance(n_strata, (int, np.integer)) or n_strata < 1:
-        raise ValueError(f"n_strata must be a positive integer, got {n_strata!r}")
+    check_int("n_strata", n_strata)
     logs = world.logs(period)
     pairs = logs.pairs
     if n_sessions is not None:
@@ -722,8 +722,7 @@ def refute_dowhy(model, estimand, estimate, method_name: str, rng: np.random.Gen
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    if isinstance(num_simulations, bool) or not isinstance(num_simulations, (int, np.integer)) or num_simulations < 1:
-        raise ValueError(f"num_simulations must be a positive integer, got {num_simulations!r}")
+    check_int("num_simulations", num_simulations)
     per_sim = method_name in ("placebo_treatment_refuter", "data_subset_refuter", "random_common_cause")
     effects = []
     with dowhy_quiet():

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
+from ._checks import check_int
 from .lm import prompts as _prompts
 from .config import import_keras
 
@@ -119,11 +120,6 @@ def _check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
     if w.sum() <= 0:
         raise ValueError(f"{name} sum to zero: at least one event must count")
     return w
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _unit(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -203,8 +199,7 @@ def serialize_history(
     missing = [c for c in (C.ITEM, C.EVENT) if c not in events.columns]
     if missing:
         raise ValueError(f"events lacks column(s) {missing}; it has {list(events.columns)}")
-    if isinstance(max_events, bool) or not isinstance(max_events, (int, np.integer)) or max_events < 1:
-        raise ValueError(f"max_events must be a positive integer, got {max_events!r}")
+    check_int("max_events", max_events)
     df = events if include_views else events[events[C.EVENT] != "view"]
     if df.empty:
         return "(no recorded activity)"
@@ -361,7 +356,7 @@ def pool_multi(
 
     Book: 03_interest_extraction.ipynb, sec-interest-pooling
     """
-    _check_positive_int("n_interests", n_interests)
+    check_int("n_interests", n_interests)
     emb = _check_embeddings(item_embeddings)
     ids = _check_history(history, len(emb))
     return _pool_multi(ids, _check_weights(weights, len(ids)), emb, int(n_interests), int(n_iter))
@@ -434,7 +429,7 @@ def interest_vectors(
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    _check_positive_int("n_interests", n_interests)
+    check_int("n_interests", n_interests)
     emb = _check_embeddings(item_embeddings)
     missing = [c for c in (C.USER, C.ITEM) if c not in events.columns]
     if missing:
@@ -907,7 +902,7 @@ def fit_sequence_model(
         raise ValueError(f"kind must be 'gru' or 'lstm', got {kind!r}")
     for name, value in (("n_items", n_items), ("dim", dim), ("hidden", hidden), ("max_len", max_len),
                         ("epochs", epochs), ("batch_size", batch_size)):
-        _check_positive_int(name, value)
+        check_int(name, value)
     n_train_items = int(n_items if n_train_items is None else n_train_items)
     if not 1 <= n_train_items <= n_items:
         raise ValueError(f"n_train_items must be in [1, n_items={n_items}], got {n_train_items}")

@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as C
+from ._checks import check_int
 from .causal import EffectEstimate
 from .config import as_rng, import_keras
 from .interest import EVENT_WEIGHTS
@@ -126,12 +127,6 @@ DEFAULT_CLIP = 20.0
 # ---------------------------------------------------------------------------------------------------------------
 # Validation helpers
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_clip(clip: Any) -> float:
@@ -192,7 +187,7 @@ def top_k(scores: Any, k: int, exclude: Sequence[Any] | Mapping[int, Any] | None
     Book: 05_recommendation_generation.ipynb, sec-gen-retrieval
     """
     s = _matrix("scores", scores).copy()
-    k = _check_int("k", k, 1)
+    k = check_int("k", k, 1)
     n_users, n_items = s.shape
     mask = _exclusion_mask(exclude, n_users, n_items)
     s[mask] = -np.inf
@@ -256,7 +251,7 @@ def retrieve_candidates(
     """
     U = _matrix("user_vectors", user_vectors, (2, 3))
     V = _matrix("item_vectors", item_vectors)
-    n = _check_int("n", n, 1)
+    n = check_int("n", n, 1)
     if U.shape[-1] != V.shape[1]:
         raise ValueError(f"user_vectors {U.shape} and item_vectors {V.shape} must share the last dimension")
     if U.ndim == 2:
@@ -307,7 +302,7 @@ def estimate_examination(impressions: pd.DataFrame, k: int | None = None) -> np.
     pos = impressions[C.POSITION].to_numpy(np.int64)
     if pos.min() < 0:
         raise ValueError("impressions has negative positions")
-    k = int(pos.max()) + 1 if k is None else _check_int("k", k, 1)
+    k = int(pos.max()) + 1 if k is None else check_int("k", k, 1)
     shows = np.bincount(pos, minlength=k)[:k]
     clicks = np.bincount(pos, weights=impressions[C.CLICK].to_numpy(np.float64), minlength=k)[:k]
     if (shows == 0).any() or (clicks == 0).any():
@@ -453,8 +448,8 @@ def fit_click_model(
             n_items = len(feats)
     users = impressions[C.USER].to_numpy()
     items = impressions[C.ITEM].to_numpy()
-    n_users = int(users.max()) + 1 if n_users is None else _check_int("n_users", n_users, 1)
-    n_items = int(items.max()) + 1 if n_items is None else _check_int("n_items", n_items, 1)
+    n_users = int(users.max()) + 1 if n_users is None else check_int("n_users", n_users, 1)
+    n_items = int(items.max()) + 1 if n_items is None else check_int("n_items", n_items, 1)
     users = _ids("impressions.user_id", users, n_users, "user")
     items = _ids("impressions.item_id", items, n_items, "item")
     if feats is not None and feats.shape[0] != n_items:
@@ -685,7 +680,7 @@ def shop_pair_features(
             raise ValueError(f"logs must be a ShopLogs (with .{attr}), got {type(logs).__name__}")
     items, users = logs.items, logs.users
     _columns(items, "logs.items", [C.ITEM, C.CATEGORY, C.PRICE, C.POPULARITY, C.TITLE, C.DESCRIPTION])
-    n_items = len(items) if n_items is None else _check_int("n_items", n_items, 1)
+    n_items = len(items) if n_items is None else check_int("n_items", n_items, 1)
     items = items.iloc[:n_items]
     n_users = len(users)
     cats = sorted(items[C.CATEGORY].unique())
@@ -800,7 +795,7 @@ def estimate_uplifts(
         raise ValueError(f"weighting must be 'ipw' or 'none', got {weighting!r}")
     _columns(pairs, "pairs", [C.USER, C.ITEM, C.SHOWN, C.SHOW_PROBABILITY, C.SAMPLE_WEIGHT, C.PURCHASE])
     clip = _check_clip(clip)
-    n_users, n_items = _check_int("n_users", n_users, 1), _check_int("n_items", n_items, 1)
+    n_users, n_items = check_int("n_users", n_users, 1), check_int("n_items", n_items, 1)
     u = _ids("pairs.user_id", pairs[C.USER].to_numpy(), n_users, "user")
     i = _ids("pairs.item_id", pairs[C.ITEM].to_numpy(), n_items, "item")
     t = pairs[C.SHOWN].to_numpy(np.int64)
@@ -956,7 +951,7 @@ def rerank_by_uplift(
         raise ValueError(f"uplift has {up.shape[0]} rows, candidates {cand.shape[0]}")
     if cand.max() >= up.shape[1] or cand.min() < -1:
         raise ValueError(f"candidate ids must be in [0, {up.shape[1]}) or -1 for padding")
-    k = _check_int("k", k, 1)
+    k = check_int("k", k, 1)
     if k > cand.shape[1]:
         raise ValueError(f"k={k} is larger than the number of candidates {cand.shape[1]}")
     if not 0 <= weight <= 1:
@@ -1082,7 +1077,7 @@ def lm_rank(
     titles = [_clean_title(t) for t in candidate_titles]
     if len(titles) < 2 or len(set(titles)) != len(titles):
         raise ValueError(f"candidate_titles must hold at least two distinct titles, got {titles!r}")
-    permutations = _check_int("permutations", permutations, 0)
+    permutations = check_int("permutations", permutations, 0)
     if permutations and rng is None:
         raise ValueError("rng is needed to draw random list orders (permutations > 0)")
     orders = [np.arange(len(titles))]
@@ -1140,7 +1135,7 @@ def lm_position_experiment(
 
     Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
     """
-    n_trials = _check_int("n_trials", n_trials, 1)
+    n_trials = check_int("n_trials", n_trials, 1)
     rng = as_rng(rng)
     rows = []
     for c, (summary, titles) in enumerate(_check_cases(cases)):
@@ -1224,7 +1219,7 @@ def choices_from_order_scores(
     Book: 05_recommendation_generation.ipynb, sec-gen-lm-position
     """
     _columns(scores, "scores", ["case", "order", "candidate", C.POSITION, "score"])
-    n_orders = _check_int("n_orders", n_orders, 1)
+    n_orders = check_int("n_orders", n_orders, 1)
     gen = None if rng is None else as_rng(rng)
     out = []
     for c, df in scores.groupby("case", sort=True):
@@ -1269,7 +1264,7 @@ def _effect(s: np.ndarray) -> np.ndarray:
 
 
 def _check_bootstrap(n_bootstrap: Any, confidence: Any) -> int:
-    n_bootstrap = _check_int("n_bootstrap", n_bootstrap, 1)
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap, 1)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     return n_bootstrap

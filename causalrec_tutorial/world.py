@@ -97,6 +97,7 @@ import pandas as pd
 from scipy import special
 
 from . import columns as C
+from ._checks import check_int
 from .config import DEFAULT_SEED, as_rng, by_mode
 
 __all__ = [
@@ -828,13 +829,6 @@ def _clustered_mean(y: np.ndarray, cluster: np.ndarray) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return int(value)
-
-
 def _check_period(period: str, allowed: tuple[str, ...] = PERIODS) -> str:
     if period not in allowed:
         raise ValueError(f"period must be one of {allowed}, got {period!r}")
@@ -1029,18 +1023,18 @@ class ShopWorld:
     ) -> None:
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2**63))
-        self.seed = _check_int("seed", seed, 0)
-        self.n_users = _check_int("n_users", by_mode(3000, 300) if n_users is None else n_users, 1)
-        self.n_items = _check_int("n_items", by_mode(400, 120) if n_items is None else n_items, 1)
-        self.n_cold_items = _check_int("n_cold_items", by_mode(40, 12) if n_cold_items is None else n_cold_items, 0)
-        self.n_sessions = _check_int("n_sessions", by_mode(20000, 2000) if n_sessions is None else n_sessions, 1)
-        self.n_late_sessions = _check_int(
+        self.seed = check_int("seed", seed, 0)
+        self.n_users = check_int("n_users", by_mode(3000, 300) if n_users is None else n_users, 1)
+        self.n_items = check_int("n_items", by_mode(400, 120) if n_items is None else n_items, 1)
+        self.n_cold_items = check_int("n_cold_items", by_mode(40, 12) if n_cold_items is None else n_cold_items, 0)
+        self.n_sessions = check_int("n_sessions", by_mode(20000, 2000) if n_sessions is None else n_sessions, 1)
+        self.n_late_sessions = check_int(
             "n_late_sessions", self.n_sessions // 4 if n_late_sessions is None else n_late_sessions, 0
         )
-        self.k = _check_int("k", k, 1)
+        self.k = check_int("k", k, 1)
         if self.k > self.n_items:
             raise ValueError(f"k={self.k} is larger than the catalogue: expected 1 <= k <= n_items={self.n_items}")
-        self.n_unshown = _check_int("n_unshown", n_unshown, 0)
+        self.n_unshown = check_int("n_unshown", n_unshown, 0)
         if self.n_unshown > self.n_items - self.k:
             raise ValueError(f"n_unshown={self.n_unshown} must be <= n_items - k = {self.n_items - self.k}")
         if params is None:
@@ -1634,7 +1628,7 @@ class ShopWorld:
         Book: 02_the_data.ipynb, sec-shop-ab-test
         """
         _check_period(period)
-        n_sessions = _check_int("n_sessions", n_sessions, 1)
+        n_sessions = check_int("n_sessions", n_sessions, 1)
         if unit not in ("session", "user"):
             raise ValueError(f"unit must be 'session' or 'user', got {unit!r}")
         rng = as_rng(rng)

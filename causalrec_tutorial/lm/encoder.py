@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import config
+from .._checks import check_int
 from . import cache as _cache
 from .presets import save_preset
 
@@ -58,12 +59,6 @@ def _check_texts(texts) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"texts[{i}] is {type(text).__name__}, expected str")
     return texts
-
-
-def _check_batch_size(batch_size) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
 
 
 def read_safetensors(path: str | pathlib.Path) -> dict[str, np.ndarray]:
@@ -425,7 +420,7 @@ class TextEncoder:
 
     def __init__(self, batch_size: int = 32, max_length: int = MAX_LENGTH,
                  cache: bool | _cache.DiskCache = True, progress: bool | None = None) -> None:
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = check_int("batch_size", batch_size)
         if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or not 3 <= max_length <= MAX_LENGTH:
             raise ValueError(f"max_length must be an integer in [3, {MAX_LENGTH}], got {max_length!r}")
         self.max_length = int(max_length)
@@ -458,7 +453,7 @@ class TextEncoder:
         Book: appendix_a_language_models.ipynb, sec-lm-encoder
         """
         texts = _check_texts(texts)
-        batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
+        batch_size = self.batch_size if batch_size is None else check_int("batch_size", batch_size)
         progress = self.progress if progress is None else progress
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -544,7 +539,7 @@ class TfidfEncoder:
         """
         texts = _check_texts(texts)
         if batch_size is not None:
-            _check_batch_size(batch_size)
+            check_int("batch_size", batch_size)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if not self.fitted:
