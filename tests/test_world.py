@@ -90,7 +90,7 @@ def test_quality_is_written_in_the_text(moderate_world):
     truth = moderate_world.item_truth()
     desc = moderate_world.items[C.DESCRIPTION]
     for tier in range(5):
-        phrases = {p for kind in W._QUALITY.values() for p in kind[tier]}
+        phrases = {p for kind in W.catalogue._QUALITY.values() for p in kind[tier]}
         rows = truth["quality_tier"] == tier
         assert desc[rows].map(lambda d: any(p in d for p in phrases)).all()
     # the tier follows the latent quality

@@ -16,7 +16,7 @@ file whose checksum does not match (a torn or damaged file) is treated as a miss
     crt.lm.cache.size()        # CacheSize(entries=..., bytes=...)
     crt.lm.cache.clear()       # everything under <cache_dir>/lm
 
-Book: appendix_a_language_models.ipynb, sec-lm-cache
+Book: appendix_a_language_models.ipynb, sec-lm-cost
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def make_key(model_id: str, settings: dict | None, prompt_version: str, value: A
     Returns:
         The sha256 hex digest of a canonical JSON encoding of the four parts.
 
-    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    Book: appendix_a_language_models.ipynb, sec-lm-cost
     """
     blob = json.dumps([model_id, settings or {}, prompt_version, value], sort_keys=True, ensure_ascii=False,
                       separators=(",", ":"))
@@ -106,7 +106,7 @@ class DiskCache:
     Raises:
         ValueError: if ``namespace`` is empty or not a plain folder name.
 
-    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    Book: appendix_a_language_models.ipynb, sec-lm-cost
     """
 
     def __init__(self, namespace: str, directory: str | os.PathLike | None = None) -> None:
@@ -210,7 +210,7 @@ def _size(folder: pathlib.Path) -> CacheSize:
 def size(namespace: str | None = None) -> CacheSize:
     """How much the language-model cache holds, for one namespace or (``None``) all of them.
 
-    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    Book: appendix_a_language_models.ipynb, sec-lm-cost
     """
     return DiskCache(namespace).size() if namespace is not None else _size(root())
 
@@ -220,7 +220,7 @@ def clear(namespace: str | None = None) -> CacheSize:
 
     Converted models (which live beside, not inside, ``root()``) are kept.
 
-    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    Book: appendix_a_language_models.ipynb, sec-lm-cost
     """
     before = size(namespace)
     if namespace is not None:

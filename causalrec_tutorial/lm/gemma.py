@@ -56,7 +56,7 @@ def gguf_path() -> pathlib.Path:
 def model_id() -> str:
     """``"gemma-3-270m-q4_k_m@<sha256 prefix>"``: names the weights in cache keys.
 
-    Book: appendix_a_language_models.ipynb, sec-lm-cache
+    Book: appendix_a_language_models.ipynb, sec-lm-cost
     """
     from .. import assets
 

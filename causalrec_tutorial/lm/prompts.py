@@ -7,7 +7,7 @@ template's text and you must bump its ``version``; cached results made with the 
     prompt = crt.lm.prompts.INTEREST_SUMMARY.render(items=["Alien (1979)", "Aliens (1986)"])
     text = gen.generate(prompt, max_new_tokens=24, stop=["\\n"])
 
-Book: appendix_a_language_models.ipynb, sec-lm-prompts
+Book: appendix_a_language_models.ipynb, sec-lm-generator
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class PromptTemplate:
         fields: the fields :meth:`render` requires; list-valued ones are joined with ``"; "``.
         stop: the stop strings that end one answer (for ``generate``).
 
-    Book: appendix_a_language_models.ipynb, sec-lm-prompts
+    Book: appendix_a_language_models.ipynb, sec-lm-generator
     """
 
     name: str

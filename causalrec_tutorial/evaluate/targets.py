@@ -1,0 +1,179 @@
+"""Target policies in the simulated shop: per-slot probabilities of a ranking, and the exact value of a mixture.
+
+The recipe is in :func:`slot_probability`; the truth comes from :class:`~causalrec_tutorial.world.ShopWorld`.
+Book: 06_evaluation.ipynb, sec-eval-ope-shop, sec-eval-leaderboard; 07_case_study.ipynb, sec-case-lists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import columns as C
+from ..world import PolicyValue, ShopWorld
+
+__all__ = ["mixture_value", "slot_distribution", "slot_probability"]
+
+
+
+def _check_world(world: Any) -> ShopWorld:
+    if not isinstance(world, ShopWorld):
+        raise ValueError(f"world must be a causalrec_tutorial.world.ShopWorld, got {type(world).__name__}")
+    return world
+
+
+def _ranking(world: ShopWorld, policy: Any, period: str) -> np.ndarray | None:
+    """None for "logging", else the (n_users, k) ranking a score matrix or ranking array defines."""
+    if isinstance(policy, str):
+        if policy != "logging":
+            raise ValueError(f"a policy given as a string must be 'logging', got {policy!r}")
+        return None
+    arr = np.asarray(policy)
+    if arr.dtype.kind == "f":
+        return world.top_k(arr, period)
+    n = world.n_available(period)
+    if arr.dtype.kind not in "iu" or arr.shape != (world.n_users, world.k):
+        raise ValueError(
+            "policy must be 'logging', float scores (n_users, n_items) or an integer ranking (n_users, k) = "
+            f"({world.n_users}, {world.k}); got dtype {arr.dtype} and shape {arr.shape}"
+        )
+    if arr.min() < 0 or arr.max() >= n:
+        raise ValueError(f"ranking item ids must be in [0, {n}) for period {period!r}")
+    if (np.diff(np.sort(arr, axis=1), axis=1) == 0).any():
+        raise ValueError("a ranking must list k distinct items per user")
+    return arr.astype(np.int64)
+
+
+def _check_share(logging_share: Any) -> float:
+    if isinstance(logging_share, bool) or not isinstance(logging_share, (int, float, np.integer, np.floating)):
+        raise ValueError(f"logging_share must be a number in [0, 1], got {logging_share!r}")
+    if not 0 <= float(logging_share) <= 1:
+        raise ValueError(f"logging_share must be in [0, 1] (the share of sessions served by the old recommender), "
+                         f"got {logging_share!r}")
+    return float(logging_share)
+
+
+def slot_distribution(
+    world: ShopWorld, policy: Any, *, logging_share: float = 0.0, period: str = "early"
+) -> np.ndarray:
+    """P(item i in slot s | user u) under a (mixed) policy in the shop: array ``(n_users, n_available, k)``.
+
+    The policy serves a session with the old recommender's list with probability ``logging_share`` (items by its
+    inclusion probabilities, slots in random order: ``pi_ui / k`` per slot) and with ``policy``'s ranking otherwise
+    (item ``R[u, s]`` in slot ``s`` with probability 1). Memory: ``8 * n_users * n_items * k`` bytes.
+
+    Args:
+        world: the shop.
+        policy: ``"logging"``, float scores ``(n_users, n_items)`` (top-``k``, as in ``world.policy_value``) or an
+            integer ranking ``(n_users, k)``.
+        logging_share: share of sessions served by the logging policy, in [0, 1].
+        period: ``"early"`` or ``"late"``.
+
+    Returns:
+        Array whose ``[u, :, s]`` sums to 1 for every user and slot.
+
+    Raises:
+        ValueError: for a bad world, policy, share or period.
+
+    Book: 06_evaluation.ipynb, sec-eval-ope-shop
+    """
+    world = _check_world(world)
+    share = _check_share(logging_share)
+    ranking = _ranking(world, policy, period)
+    per_slot = world.logging_probabilities(period).per_slot
+    if ranking is None:
+        return np.repeat(per_slot[:, :, None], world.k, axis=2)
+    dist = np.repeat((share * per_slot)[:, :, None], world.k, axis=2)
+    rows = np.arange(world.n_users)[:, None]
+    dist[rows, ranking, np.arange(world.k)[None, :]] += 1.0 - share
+    return dist
+
+
+def slot_probability(
+    world: ShopWorld, policy: Any, impressions: pd.DataFrame, *, logging_share: float = 0.0, period: str = "early"
+) -> np.ndarray:
+    """The target probability of each logged (item, slot): the ``target`` for OPE on the shop's impressions.
+
+    Row ``j`` of ``impressions`` (user ``u``, item ``i``, 0-based slot ``s``) gets
+    ``logging_share * pi_ui / k + (1 - logging_share) * [R[u, s] == i]``; the logged ``propensity`` column is
+    ``pi_ui / k``. Recipe (one round = one impression row, reward = click)::
+
+        imp = world.logs().impressions
+        target = crt.evaluate.slot_probability(world, scores, imp, logging_share=0.5)
+        est = crt.evaluate.snips(imp["click"], imp["propensity"], target, rng=rng)
+        truth = crt.evaluate.mixture_value(world, scores, logging_share=0.5).clicks   # per session
+        est.value * world.k  # ≈ truth: the estimate is per (session, slot); k slots per session
+
+    IPS and DR are unbiased here because the logging policy puts *every* available item in *every* slot with
+    positive probability (``pi_ui / k``: an exploration floor and a uniform slot order) and a click depends only on
+    (user, item, slot). The weight of a row is ``logging_share`` plus ``(1 - logging_share) * k / pi_ui`` if the
+    ranking puts the logged item in the logged slot: small when the ranking lists items the old recommender shows
+    often, very large (up to ``k / min pi``) for items it rarely shows — a deterministic ranking
+    (``logging_share=0``) far from the old recommender is unbiased in theory and useless in practice. For DR, use
+    :func:`slot_distribution`: with a reward model ``q_hat`` of shape ``(n_users, n_items, k)``,
+    ``reward_hat = q_hat[u, i, s]`` and ``expected_reward_hat = (dist * q_hat).sum(axis=1)[u, s]``.
+
+    Args:
+        world: the shop whose logs these are.
+        policy: ``"logging"``, float scores ``(n_users, n_items)`` or an integer ranking ``(n_users, k)``.
+        impressions: rows with ``user_id``, ``item_id``, ``position`` (e.g. ``world.logs(period).impressions``).
+        logging_share: share of sessions served by the logging policy, in [0, 1].
+        period: the period of the impressions, ``"early"`` or ``"late"``.
+
+    Returns:
+        Array ``(len(impressions),)`` of probabilities in [0, 1].
+
+    Raises:
+        ValueError: for a bad world, policy, share or period, missing columns or ids out of range.
+
+    Book: 06_evaluation.ipynb, sec-eval-ope-shop
+    """
+    world = _check_world(world)
+    share = _check_share(logging_share)
+    ranking = _ranking(world, policy, period)
+    if not isinstance(impressions, pd.DataFrame):
+        raise ValueError(f"impressions must be a DataFrame like world.logs().impressions, got "
+                         f"{type(impressions).__name__}")
+    missing = [c for c in (C.USER, C.ITEM, C.POSITION) if c not in impressions.columns]
+    if missing:
+        raise ValueError(f"impressions lack column(s) {missing}: expected {C.USER}, {C.ITEM}, {C.POSITION}")
+    if len(impressions) == 0:
+        raise ValueError("impressions are empty: expected at least one logged impression")
+    u, i, s = (impressions[c].to_numpy() for c in (C.USER, C.ITEM, C.POSITION))
+    n = world.n_available(period)
+    for name, arr, size in ((C.USER, u, world.n_users), (C.ITEM, i, n), (C.POSITION, s, world.k)):
+        if arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= size:
+            raise ValueError(f"impressions[{name!r}] must be integers in [0, {size}) for period {period!r}")
+    per_slot = world.logging_probabilities(period).per_slot[u, i]
+    if ranking is None:
+        return per_slot.copy()
+    return share * per_slot + (1.0 - share) * (ranking[u, s] == i)
+
+
+def mixture_value(
+    world: ShopWorld, policy: Any, *, logging_share: float = 0.0, period: str = "early"
+) -> PolicyValue:
+    """The exact value (per session) of the mixed policy of :func:`slot_probability`.
+
+    ``(1 - logging_share) * world.policy_value(policy) + logging_share * world.policy_value("logging")``, field by
+    field. Divide ``clicks`` by ``world.k`` to compare with an estimate per (session, slot).
+
+    Raises:
+        ValueError: for a bad world, policy, share or period.
+
+    Book: 06_evaluation.ipynb, sec-eval-ope-shop
+    """
+    world = _check_world(world)
+    share = _check_share(logging_share)
+    v_pol = world.policy_value(policy, period)
+    v_log = world.policy_value("logging", period)
+    mix = {
+        f.name: (1.0 - share) * getattr(v_pol, f.name) + share * getattr(v_log, f.name)
+        for f in dataclasses.fields(PolicyValue)
+    }
+    return PolicyValue(**mix)
+
+

@@ -1,0 +1,360 @@
+r"""Uplift: which items a list should hold because showing them *causes* a purchase (T-, X- and DR-learners).
+
+3. **Uplift.** A purchase happens also without a recommendation, so the list should hold the items whose purchase
+   the list *causes*. :func:`estimate_uplift` fits, on the ``pairs`` table (shown and a sample of not-shown items per
+   session, with the logged ``show_probability`` :math:`\pi` and ``sample_weight``), scikit-learn models of
+   :math:`P(\text{purchase} \mid \text{shown}, x)` and :math:`P(\text{purchase} \mid \text{not shown}, x)` with
+   pair features :math:`x` (:func:`shop_pair_features`):
+
+   * ``learner="t"`` (T-learner): one model per arm; with ``weighting="ipw"`` shown rows weigh
+     :math:`\min(1/\pi, M)` and not-shown rows ``sample_weight`` :math:`\cdot \min(1/(1-\pi), M)`, so each arm
+     stands for all pairs; the uplift is the difference of the two predictions.
+   * ``learner="dr"`` (DR-learner, Kennedy 2023): the T-learner's models, then a regression of the doubly robust
+     pseudo-outcome :math:`\hat\mu_1 - \hat\mu_0 + T (Y - \hat\mu_1)/\pi - (1 - T)(Y - \hat\mu_0)/(1 - \pi)` on
+     :math:`x` (weights ``sample_weight``), with the inverse propensities clipped at ``clip``.
+   * ``learner="x"`` (X-learner, Künzel et al. 2019): the T-learner's models impute each unit's effect from the
+     other arm — :math:`D_1 = Y - \hat\mu_0(x)` for shown rows, :math:`D_0 = \hat\mu_1(x) - Y` for not-shown rows —
+     two regressions :math:`\hat\tau_1, \hat\tau_0` of them on :math:`x` (with the arms' weights), and the blend
+     :math:`\hat\tau = g(x)\,\hat\tau_0 + (1 - g(x))\,\hat\tau_1`, the weighting function :math:`g` being a
+     regression of the *logged* show probabilities :math:`\pi` on :math:`x`: where showing is rare (:math:`g`
+     small) the blend trusts :math:`\hat\tau_1`, whose imputation uses the not-shown model fitted on many rows,
+     and vice versa.
+
+   :func:`estimate_uplifts` fits the outcome models once and returns all three; ``candidates=`` restricts the
+   prediction to the retrieved candidates (the rest is ``nan``), which is what a re-ranker needs.
+
+   The effect of *being shown in a random slot* is :math:`\bar e \cdot \text{uplift}_{ui}`, proportional to the
+   world's uplift, so ranking by it is what the world's ``incremental_purchases`` rewards. :func:`rerank_by_uplift`
+   reorders candidate lists by it.
+4. **An LM ranker.** :func:`lm_rank` scores each candidate title by its log-likelihood after a few-shot prompt that
+   states the user's interests and lists the candidates (:data:`SHOP_RANK_CANDIDATES`). The list order is itself a
+
+Book: 05_recommendation_generation.ipynb, sec-gen-uplift; 07_case_study.ipynb, sec-case-lists
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import columns as C
+from .._checks import check_clip, check_columns, check_int, id_array, matrix
+from ..interest import EVENT_WEIGHTS
+from .click_model import DEFAULT_CLIP
+from .text_quality import text_quality_tier
+
+__all__ = ["PairFeatures", "estimate_uplift", "estimate_uplifts", "shop_pair_features"]
+
+
+@dataclasses.dataclass
+class PairFeatures:
+    """Observed features of (user, item) pairs for uplift models: ``features(users, items) -> (n, d)``.
+
+    Attributes:
+        names: column names.
+        user_table: ``(n_users, d_u)`` user columns.
+        item_table: ``(n_items, d_i)`` item columns.
+        profile: ``(n_users, n_categories)`` weighted category shares of each user's events.
+        item_category: ``(n_items,)`` category index per item.
+        declared: ``(n_users,)`` declared-interest category index per user (-1 if unknown).
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-uplift
+    """
+
+    names: list[str]
+    user_table: np.ndarray
+    item_table: np.ndarray
+    profile: np.ndarray
+    item_category: np.ndarray
+    declared: np.ndarray
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_table)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_table)
+
+    def __call__(self, users: Any, items: Any) -> np.ndarray:
+        u = id_array("users", users, self.n_users, "user").ravel()
+        i = id_array("items", items, self.n_items, "item").ravel()
+        if len(u) != len(i):
+            raise ValueError(f"users and items must have the same length, got {len(u)} and {len(i)}")
+        cat = self.item_category[i]
+        aff = self.profile[u, cat]
+        declared = (self.declared[u] == cat).astype(np.float64)
+        return np.column_stack([aff, declared, self.user_table[u], self.item_table[i]])
+
+
+def shop_pair_features(
+    logs: Any,
+    n_items: int | None = None,
+    item_vectors: Any = None,
+    n_components: int = 8,
+    event_weights: Mapping[str, float] | None = None,
+) -> PairFeatures:
+    """Observed pair features for the shop, from its logs and catalogue only (no hidden truth).
+
+    Per pair: the user's weighted share of events in the item's category (``affinity``; views, clicks and purchases
+    weighted by ``crt.interest.EVENT_WEIGHTS``), whether it is the user's declared favourite category; per user:
+    log sessions, age, log total event weight; per item: log(1 + popularity), log price relative to the category
+    median, the quality tier its text states (:func:`text_quality_tier`), the category (one-hot), and optionally the
+    first ``n_components`` principal components of its text embedding.
+
+    Args:
+        logs: a ``ShopLogs`` (``events()``, ``sessions``, ``items``, ``users``).
+        n_items: items covered (default: all rows of ``logs.items``).
+        item_vectors: optional ``(n_items_total, dim)`` text embeddings of ``logs.items``.
+        n_components: PCA components of ``item_vectors``.
+        event_weights: weight per event kind for the affinity.
+
+    Returns:
+        :class:`PairFeatures`.
+
+    Raises:
+        ValueError: for logs without the needed tables or ``item_vectors`` of the wrong shape.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-uplift
+    """
+    for attr in ("items", "users", "sessions"):
+        if not hasattr(logs, attr):
+            raise ValueError(f"logs must be a ShopLogs (with .{attr}), got {type(logs).__name__}")
+    items, users = logs.items, logs.users
+    check_columns(items, "logs.items", [C.ITEM, C.CATEGORY, C.PRICE, C.POPULARITY, C.TITLE, C.DESCRIPTION])
+    n_items = len(items) if n_items is None else check_int("n_items", n_items, 1)
+    items = items.iloc[:n_items]
+    n_users = len(users)
+    cats = sorted(items[C.CATEGORY].unique())
+    cat_idx = items[C.CATEGORY].map({c: j for j, c in enumerate(cats)}).to_numpy(np.int64)
+    ev = logs.events()
+    ev = ev[ev[C.ITEM] < n_items]
+    weights = EVENT_WEIGHTS if event_weights is None else dict(event_weights)
+    wt = ev[C.EVENT].map(weights).fillna(0.0).to_numpy(np.float64)
+    prof = np.zeros((n_users, len(cats)))
+    np.add.at(prof, (ev[C.USER].to_numpy(np.int64), cat_idx[ev[C.ITEM].to_numpy(np.int64)]), wt)
+    total = prof.sum(axis=1)
+    prof = prof / np.maximum(total, 1e-12)[:, None]
+    n_sess = np.bincount(logs.sessions[C.USER].to_numpy(np.int64), minlength=n_users)[:n_users]
+    declared = np.full(n_users, -1, dtype=np.int64)
+    if C.DECLARED_INTEREST in users.columns:
+        declared = users[C.DECLARED_INTEREST].map({c: j for j, c in enumerate(cats)}).fillna(-1).to_numpy(np.int64)
+    age = users[C.AGE].to_numpy(np.float64) if C.AGE in users.columns else np.zeros(n_users)
+    user_table = np.column_stack([np.log1p(n_sess), age, np.log1p(total)])
+    price = items[C.PRICE].to_numpy(np.float64)
+    med = items.groupby(C.CATEGORY)[C.PRICE].transform("median").to_numpy(np.float64)
+    texts = (items[C.TITLE].astype(str) + ". " + items[C.DESCRIPTION].astype(str)).tolist()
+    quality = np.array([text_quality_tier(t) for t in texts])
+    quality = np.where(np.isnan(quality), 2.0, quality)
+    onehot = np.eye(len(cats))[cat_idx]
+    item_cols = [np.log1p(items[C.POPULARITY].to_numpy(np.float64)), np.log(price / med), quality]
+    names = ["affinity", "declared_match", "log_sessions", "age", "log_events", "log_popularity",
+             "log_relative_price", "text_quality"] + [f"category={c}" for c in cats]
+    item_table = np.column_stack(item_cols + [onehot])
+    if item_vectors is not None:
+        V = matrix("item_vectors", item_vectors)
+        if len(V) < n_items:
+            raise ValueError(f"item_vectors must have at least n_items={n_items} rows, got {V.shape}")
+        V = V[:n_items] - V[:n_items].mean(axis=0)
+        k = min(int(n_components), V.shape[1], n_items)
+        comps = np.linalg.svd(V, full_matrices=False)[2][:k]
+        item_table = np.column_stack([item_table, V @ comps.T])
+        names += [f"text_pc{j}" for j in range(k)]
+    return PairFeatures(names=names, user_table=user_table, item_table=item_table, profile=prof,
+                        item_category=cat_idx, declared=declared)
+
+
+def _classifier(model: Any, seed: int):
+    if model is not None:
+        from sklearn.base import clone
+
+        return clone(model)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
+                                          min_samples_leaf=100, l2_regularization=1.0, random_state=seed)
+
+
+def _regressor(model: Any, seed: int):
+    if model is not None:
+        from sklearn.base import clone
+
+        return clone(model)
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=200,
+                                         l2_regularization=1.0, random_state=seed)
+
+
+def estimate_uplifts(
+    pairs: pd.DataFrame,
+    features: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    n_users: int,
+    n_items: int,
+    learners: Sequence[str] = ("t", "x", "dr"),
+    weighting: str = "ipw",
+    clip: float = DEFAULT_CLIP,
+    model: Any = None,
+    regressor: Any = None,
+    candidates: Any = None,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Estimate each (user, item) pair's uplift from logs with several meta-learners that share their first stage.
+
+    The T-learner's two outcome models are fitted once and reused by the X- and DR-learners (see the module
+    docstring, 3.). The estimate is the effect of being shown in a random slot (:math:`\\bar e\\,\\text{uplift}`),
+    so it ranks like the world's uplift.
+
+    Args:
+        pairs: ``logs.pairs`` (``user_id, item_id, shown, show_probability, sample_weight, purchase``).
+        features: ``(users, items) -> (n, d)`` observed pair features (:func:`shop_pair_features`).
+        n_users, n_items: the size of the returned matrices.
+        learners: any of ``"t"``, ``"x"``, ``"dr"`` (distinct).
+        weighting: ``"ipw"`` (inverse-propensity weighted outcome models) or ``"none"``.
+        clip: maximum inverse propensity, >= 1.
+        model: a scikit-learn classifier to clone for the outcome models (default a histogram gradient boosting).
+        regressor: a scikit-learn regressor to clone for the second stages (X: the two imputed-effect models and
+            the propensity model; DR: the pseudo-outcome model); default a histogram gradient boosting.
+        candidates: optional int ``(n_users, n)`` item ids (``-1`` = padding, e.g. :func:`retrieve_candidates`):
+            predict only these pairs (much faster than the whole catalogue); every other entry is ``nan``.
+        seed: ``random_state`` of the models.
+
+    Returns:
+        ``{learner: float64 (n_users, n_items)}``.
+
+    Raises:
+        ValueError: for an unknown learner or weighting, missing columns, ids outside the matrix, propensities not
+            in (0, 1] (or equal to 1 for a not-shown row), an arm without rows, or malformed ``candidates``.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-uplift
+    """
+    if isinstance(learners, str):
+        learners = (learners,)
+    learners = tuple(learners)
+    if not learners or len(set(learners)) != len(learners) or not set(learners) <= {"t", "x", "dr"}:
+        raise ValueError(f"learners must be distinct names among 't', 'x', 'dr' (learner), got {learners!r}")
+    if weighting not in ("ipw", "none"):
+        raise ValueError(f"weighting must be 'ipw' or 'none', got {weighting!r}")
+    check_columns(pairs, "pairs", [C.USER, C.ITEM, C.SHOWN, C.SHOW_PROBABILITY, C.SAMPLE_WEIGHT, C.PURCHASE])
+    clip = check_clip(clip, minimum=1)
+    n_users, n_items = check_int("n_users", n_users, 1), check_int("n_items", n_items, 1)
+    u = id_array("pairs.user_id", pairs[C.USER].to_numpy(), n_users, "user")
+    i = id_array("pairs.item_id", pairs[C.ITEM].to_numpy(), n_items, "item")
+    t = pairs[C.SHOWN].to_numpy(np.int64)
+    y = pairs[C.PURCHASE].to_numpy(np.int64)
+    pi = pairs[C.SHOW_PROBABILITY].to_numpy(np.float64)
+    sw = pairs[C.SAMPLE_WEIGHT].to_numpy(np.float64)
+    if ((pi <= 0) | (pi > 1)).any() or ((t == 0) & (pi >= 1)).any():
+        raise ValueError("show_probability must be in (0, 1], and below 1 for not-shown rows")
+    if t.min() == t.max():
+        raise ValueError("pairs needs both shown and not-shown rows")
+    cand = None
+    if candidates is not None:
+        cand = np.asarray(candidates)
+        if cand.ndim != 2 or cand.shape[0] != n_users or cand.dtype.kind not in "iu":
+            raise ValueError(f"candidates must be an integer array (n_users={n_users}, n), got {cand.dtype} "
+                             f"{cand.shape}")
+        if cand.size and (cand.min() < -1 or cand.max() >= n_items):
+            raise ValueError(f"candidate ids must be in [0, {n_items}) or -1 for padding")
+    X = np.asarray(features(u, i), dtype=np.float64)
+    ip1 = np.minimum(1.0 / pi, clip)
+    ip0 = np.minimum(1.0 / np.maximum(1.0 - pi, 1e-12), clip)
+    w1, w0 = (ip1, sw * ip0) if weighting == "ipw" else (np.ones_like(pi), sw)
+    rows1, rows0 = t == 1, t == 0
+
+    def fit(est, rows, target, weight):
+        est.fit(X[rows], target[rows], sample_weight=weight[rows] / weight[rows].mean())
+        return est
+
+    m1 = fit(_classifier(model, seed), rows1, y, w1)
+    m0 = fit(_classifier(model, seed), rows0, y, w0)
+    mu1, mu0 = m1.predict_proba(X)[:, 1], m0.predict_proba(X)[:, 1]
+    second: dict[str, Any] = {}
+    if "x" in learners:
+        # imputed effects: treated D1 = Y - mu0(x), controls D0 = mu1(x) - Y; the propensity model g(x) is a
+        # regression of the logged show probabilities on x (all pairs, via sample_weight)
+        yf = y.astype(np.float64)
+        second["x1"] = fit(_regressor(regressor, seed), rows1, yf - mu0, w1)
+        second["x0"] = fit(_regressor(regressor, seed), rows0, mu1 - yf, w0)
+        second["g"] = fit(_regressor(regressor, seed), np.ones(len(pi), bool), pi, sw)
+    if "dr" in learners:
+        phi = mu1 - mu0 + t * (y - mu1) * ip1 - (1 - t) * (y - mu0) * ip0
+        second["dr"] = fit(_regressor(regressor, seed), np.ones(len(pi), bool), phi, sw)
+
+    def predict(Xc: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        if "t" in learners:
+            out["t"] = m1.predict_proba(Xc)[:, 1] - m0.predict_proba(Xc)[:, 1]
+        if "x" in learners:
+            g = np.clip(second["g"].predict(Xc), 0.0, 1.0)
+            out["x"] = g * second["x0"].predict(Xc) + (1.0 - g) * second["x1"].predict(Xc)
+        if "dr" in learners:
+            out["dr"] = second["dr"].predict(Xc)
+        return out
+
+    result = {name: np.full((n_users, n_items), np.nan) for name in learners}
+    if cand is not None:
+        uu, jj = np.nonzero(cand >= 0)
+        ii = cand[uu, jj].astype(np.int64)
+        for name, tau in predict(np.asarray(features(uu, ii), dtype=np.float64)).items():
+            result[name][uu, ii] = tau
+        return result
+    chunk = max(1, 200_000 // n_items)
+    all_items = np.arange(n_items)
+    for start in range(0, n_users, chunk):
+        us = np.arange(start, min(n_users, start + chunk))
+        Xc = np.asarray(features(np.repeat(us, n_items), np.tile(all_items, len(us))), dtype=np.float64)
+        for name, tau in predict(Xc).items():
+            result[name][us] = tau.reshape(len(us), n_items)
+    return result
+
+
+def estimate_uplift(
+    pairs: pd.DataFrame,
+    features: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    n_users: int,
+    n_items: int,
+    learner: str = "t",
+    weighting: str = "ipw",
+    clip: float = DEFAULT_CLIP,
+    model: Any = None,
+    regressor: Any = None,
+    candidates: Any = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Estimate each (user, item) pair's uplift — the effect of showing the item on its purchase — from logs.
+
+    One learner of :func:`estimate_uplifts` (which fits several at the cost of one first stage): the T-learner,
+    the X-learner (Künzel et al. 2019) with the logged show probabilities as its weighting function, or the
+    DR-learner (Kennedy 2023); see the module docstring (3.). The estimate is the effect of being shown in a random
+    slot (:math:`\\bar e\\,\\text{uplift}`), so it ranks like the world's uplift.
+
+    Args:
+        pairs: ``logs.pairs`` (``user_id, item_id, shown, show_probability, sample_weight, purchase``).
+        features: ``(users, items) -> (n, d)`` observed pair features (:func:`shop_pair_features`).
+        n_users, n_items: the size of the returned matrix.
+        learner: ``"t"``, ``"x"`` or ``"dr"``.
+        weighting: ``"ipw"`` (inverse-propensity weighted outcome models) or ``"none"``.
+        clip: maximum inverse propensity, >= 1.
+        model: a scikit-learn classifier to clone for the outcome models (default a histogram gradient boosting).
+        regressor: a scikit-learn regressor to clone for the second stages (default a histogram gradient boosting).
+        candidates: optional ``(n_users, n)`` item ids to predict (others ``nan``); see :func:`estimate_uplifts`.
+        seed: ``random_state`` of the models.
+
+    Returns:
+        float64 ``(n_users, n_items)``.
+
+    Raises:
+        ValueError: for an unknown learner or weighting, missing columns, ids outside the matrix, propensities not
+            in (0, 1] (or equal to 1 for a not-shown row), or an arm without rows.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-uplift
+    """
+    if learner not in ("t", "x", "dr"):
+        raise ValueError(f"learner must be 't', 'x' or 'dr', got {learner!r}")
+    return estimate_uplifts(pairs, features, n_users, n_items, learners=(learner,), weighting=weighting, clip=clip,
+                            model=model, regressor=regressor, candidates=candidates, seed=seed)[learner]

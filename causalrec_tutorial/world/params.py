@@ -1,0 +1,80 @@
+"""The shop's structural coefficients (:class:`ShopParams`) and its calendar (periods, start date, event kinds).
+
+The equations the coefficients enter are in the :mod:`causalrec_tutorial.world` docstring.
+Book: 02_the_data.ipynb, sec-shop-world (and every chapter that varies a coefficient).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+__all__ = ["EARLY_DAYS", "EVENTS", "LATE_DAYS", "LOG_PERIODS", "PERIODS", "START", "ShopParams"]
+
+PERIODS = ("early", "late")
+LOG_PERIODS = ("early", "late", "all")
+START = pd.Timestamp("2024-03-04")
+EARLY_DAYS = 56
+LATE_DAYS = 14
+EVENTS = ("view", "click", "purchase")
+
+
+
+def _check_period(period: str, allowed: tuple[str, ...] = PERIODS) -> str:
+    if period not in allowed:
+        raise ValueError(f"period must be one of {allowed}, got {period!r}")
+    return period
+
+
+
+@dataclasses.dataclass(frozen=True)
+class ShopParams:
+    """Structural coefficients of the shop (see the :mod:`causalrec_tutorial.world` docstring for the equations).
+
+    The defaults are the book's world; chapters may vary one (e.g. ``logging_quality``, the strength of the
+    confounding through quality) with ``dataclasses.replace(ShopParams(), logging_quality=0.0)``.
+
+    Book: 02_the_data.ipynb, sec-shop-world
+    """
+
+    # users
+    interest_concentration: float = 0.25  # Dirichlet concentration: small = users like few categories
+    age_effect: float = 0.6  # how much age tilts interests
+    declared_interest_accuracy: float = 0.7
+    activity_sigma: float = 0.7  # log-normal spread of session activity
+    price_sensitivity_median: float = 1.0
+    responsiveness_a: float = 3.0  # Beta(a, b) responsiveness to recommendations
+    responsiveness_b: float = 2.0
+    # items
+    sibling_weight_max: float = 0.35
+    topic_noise: float = 0.08
+    price_quality: float = 0.25
+    price_noise: float = 0.30
+    popularity_log_mean: float = 3.5
+    popularity_prominence: float = 1.0
+    popularity_quality: float = 0.4
+    quality_text_noise: float = 0.3
+    # relevance (attraction)
+    rel_intercept: float = -4.3
+    rel_affinity: float = 3.2
+    rel_prominence: float = 0.9
+    rel_quality: float = 0.3
+    rel_noise: float = 0.5
+    # purchase intent if aware
+    buy_intercept: float = -7.0
+    buy_affinity: float = 4.5
+    buy_quality: float = 0.6
+    buy_noise: float = 0.5
+    # organic awareness
+    aware_intercept: float = -2.5
+    aware_prominence: float = 2.5
+    # position bias
+    position_decay: float = 1.0
+    # logging policy
+    logging_popularity: float = 0.8
+    logging_quality: float = 0.6
+    logging_interest: float = 4.0
+    logging_interest_noise: float = 0.15
+    logging_exploration: float = 0.05
+

@@ -1,0 +1,787 @@
+"""The world itself: :class:`ShopWorld` builds items, users, the truth and the old recommender, and simulates logs.
+
+The structural model it implements is written out in the :mod:`causalrec_tutorial.world` docstring.
+Book: 02_the_data.ipynb, sec-shop-world (and every chapter's first world).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .. import columns as C
+from .._checks import check_int
+from ..config import DEFAULT_SEED, as_rng, by_mode
+from .catalogue import (
+    _CAT_INDEX,
+    _CATEGORY_LIST,
+    _QUALITY_CUTS,
+    CATEGORIES,
+    _brands,
+    _describe,
+    _pick,
+)
+from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
+from .params import (
+    EARLY_DAYS,
+    LATE_DAYS,
+    LOG_PERIODS,
+    PERIODS,
+    START,
+    ShopParams,
+    _check_period,
+)
+
+__all__ = ["ShopWorld"]
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = x + _M1
+    x = (x ^ (x >> np.uint64(30))) * _M2
+    x = (x ^ (x >> np.uint64(27))) * _M3
+    return x ^ (x >> np.uint64(31))
+
+
+def _hash_normal(key: np.uint64, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Standard normals for every (row, col) pair, a pure function of (key, row, col): prefix-stable in both."""
+    r = _splitmix(rows.astype(np.uint64)[:, None] ^ key)
+    x = _splitmix(r + _splitmix(cols.astype(np.uint64)[None, :] + key))
+    u = ((x >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    return special.ndtri(u)
+
+
+def _capped_inclusion(scores: np.ndarray, k: int) -> np.ndarray:
+    """Row-wise p = min(1, k·softmax(scores)) with iterative capping so that every row sums to k."""
+    w = np.exp(scores - scores.max(axis=1, keepdims=True))
+    capped = np.zeros(w.shape, dtype=bool)
+    for _ in range(k + 1):
+        free = np.where(capped, 0.0, w)
+        budget = k - capped.sum(axis=1, keepdims=True)
+        p = np.where(capped, 1.0, budget * free / free.sum(axis=1, keepdims=True))
+        over = (p > 1.0) & ~capped
+        if not over.any():
+            break
+        capped |= over
+    return p
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    a.flags.writeable = False
+    return a
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The world
+# ---------------------------------------------------------------------------------------------------------------
+
+# SeedSequence stream ids, fixed forever so that adding a component never reshuffles the others.
+_S_ITEM_CATEGORY, _S_ITEM_QUALITY, _S_ITEM_PROMINENCE, _S_ITEM_PRICE, _S_ITEM_TOPIC = 1, 2, 3, 4, 5
+_S_ITEM_POPULARITY, _S_ITEM_TEXT, _S_ITEM_TIER, _S_ITEM_BRAND, _S_ITEM_SIBLING = 6, 7, 8, 9, 10
+_S_USER_INTEREST, _S_USER_AGE, _S_USER_PRICE, _S_USER_ACTIVITY, _S_USER_RESP, _S_USER_DECLARED = 20, 21, 22, 23, 24, 25
+_S_HASH_TASTE, _S_HASH_ATTRACT, _S_HASH_POLICY = 40, 41, 42
+_S_SESSIONS = {"early": 60, "late": 61}
+_S_CATEGORY_AGE = 70
+_WARM, _COLD = 0, 1
+
+
+class ShopWorld:
+    """A seeded online shop with a biased old recommender, position bias, organic demand and known uplift.
+
+    See the :mod:`causalrec_tutorial.world` docstring for the exact structural model; everything there is a property
+    of this class.
+
+    Args:
+        seed: integer seed (or a ``numpy.random.Generator``, from which one integer is drawn).
+        n_users: number of users (default ``by_mode(3000, 300)``).
+        n_items: number of warm items, with logs (default ``by_mode(400, 120)``).
+        n_cold_items: number of late-arriving cold-start items, no logs in the early period (``by_mode(40, 12)``;
+            0 allowed).
+        n_sessions: sessions in the early period (default ``by_mode(20000, 2000)``); ``k`` impressions each.
+        n_late_sessions: sessions in the late period (default ``n_sessions // 4``; 0 allowed).
+        k: slots per recommended list, ``1 <= k <= n_items``.
+        n_unshown: not-shown items sampled per session into ``logs().pairs`` (default 10; 0 allowed).
+        params: structural coefficients (:class:`ShopParams`).
+
+    Raises:
+        ValueError: for non-positive sizes, ``k`` larger than the catalogue, or a bad seed.
+
+    Example::
+
+        world = crt.world.ShopWorld(seed=7)
+        logs = world.logs()                       # impressions, purchases, pairs, sessions, items, users
+        world.policy_value(world.relevance)       # exact value of the click-optimal list
+        world.policy_value(world.uplift)          # ... and of the uplift-optimal list
+
+    Book: 02_the_data.ipynb, sec-shop-world
+    """
+
+    def __init__(
+        self,
+        seed: int | np.random.Generator = DEFAULT_SEED,
+        n_users: int | None = None,
+        n_items: int | None = None,
+        n_cold_items: int | None = None,
+        n_sessions: int | None = None,
+        n_late_sessions: int | None = None,
+        k: int = 5,
+        n_unshown: int = 10,
+        params: ShopParams | None = None,
+    ) -> None:
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(2**63))
+        self.seed = check_int("seed", seed, 0)
+        self.n_users = check_int("n_users", by_mode(3000, 300) if n_users is None else n_users, 1)
+        self.n_items = check_int("n_items", by_mode(400, 120) if n_items is None else n_items, 1)
+        self.n_cold_items = check_int("n_cold_items", by_mode(40, 12) if n_cold_items is None else n_cold_items, 0)
+        self.n_sessions = check_int("n_sessions", by_mode(20000, 2000) if n_sessions is None else n_sessions, 1)
+        self.n_late_sessions = check_int(
+            "n_late_sessions", self.n_sessions // 4 if n_late_sessions is None else n_late_sessions, 0
+        )
+        self.k = check_int("k", k, 1)
+        if self.k > self.n_items:
+            raise ValueError(f"k={self.k} is larger than the catalogue: expected 1 <= k <= n_items={self.n_items}")
+        self.n_unshown = check_int("n_unshown", n_unshown, 0)
+        if self.n_unshown > self.n_items - self.k:
+            raise ValueError(f"n_unshown={self.n_unshown} must be <= n_items - k = {self.n_items - self.k}")
+        if params is None:
+            params = ShopParams()
+        if not isinstance(params, ShopParams):
+            raise ValueError(f"params must be a ShopParams, got {type(params).__name__}")
+        self.params = params
+        self.n_items_total = self.n_items + self.n_cold_items
+        self._logs_cache: dict[str, ShopLogs] = {}
+        self._build_items()
+        self._build_users()
+        self._build_truth()
+        self._build_logging_policy()
+
+    # ----- construction -------------------------------------------------------------------------------------------
+
+    def _rng(self, *key: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
+
+    def _hash_key(self, stream: int) -> np.uint64:
+        return np.random.SeedSequence(self.seed, spawn_key=(stream,)).generate_state(1, dtype=np.uint64)[0]
+
+    def _item_block(self, group: int, n: int, brands: list[str]) -> dict[str, Any]:
+        p = self.params
+        n_cat = len(CATEGORIES)
+        cat = self._rng(group, _S_ITEM_CATEGORY).integers(n_cat, size=n)
+        quality = self._rng(group, _S_ITEM_QUALITY).standard_normal(n)
+        prominence = self._rng(group, _S_ITEM_PROMINENCE).standard_normal(n)
+        base = np.array([c.base_price for c in _CATEGORY_LIST])[cat]
+        price_noise = self._rng(group, _S_ITEM_PRICE).standard_normal(n)
+        raw = base * np.exp(p.price_quality * quality + p.price_noise * price_noise)
+        price = np.maximum(np.floor(raw), 1.0) + 0.99
+        # topic: own category + a random share of the sibling + noise, L2-normalised
+        sib_w = self._rng(group, _S_ITEM_SIBLING).uniform(0, p.sibling_weight_max, size=n)
+        noise = self._rng(group, _S_ITEM_TOPIC).gamma(0.5, p.topic_noise, size=(n, n_cat))
+        topic = noise
+        topic[np.arange(n), cat] += 1.0
+        sib = np.array([_CAT_INDEX[c.sibling] for c in _CATEGORY_LIST])[cat]
+        topic[np.arange(n), sib] += sib_w
+        topic /= np.linalg.norm(topic, axis=1, keepdims=True)
+        if group == _WARM:
+            lam = np.exp(p.popularity_log_mean + p.popularity_prominence * prominence + p.popularity_quality * quality)
+            popularity = self._rng(group, _S_ITEM_POPULARITY).poisson(lam)
+        else:
+            popularity = np.zeros(n, dtype=np.int64)
+        tier_noise = self._rng(group, _S_ITEM_TIER).standard_normal(n) * p.quality_text_noise
+        tier = np.searchsorted(_QUALITY_CUTS, quality + tier_noise)
+        rb = self._rng(group, _S_ITEM_BRAND)
+        rtext = self._rng(group, _S_ITEM_TEXT)
+        titles, descriptions = [], []
+        for j in range(n):
+            title, desc = _describe(_CATEGORY_LIST[cat[j]], int(tier[j]), _pick(rb, brands), rtext)
+            titles.append(title)
+            descriptions.append(desc)
+        return dict(
+            category=cat, quality=quality, prominence=prominence, price=price, topic=topic,
+            popularity=popularity.astype(np.int64), tier=tier, title=titles, description=descriptions,
+        )
+
+    def _build_items(self) -> None:
+        brands = _brands(self._rng(_S_ITEM_BRAND))
+        warm = self._item_block(_WARM, self.n_items, brands)
+        cold = self._item_block(_COLD, self.n_cold_items, brands)
+        cat = lambda key: np.concatenate([warm[key], cold[key]])  # noqa: E731
+        self._category = cat("category")
+        self._quality = _read_only(cat("quality"))
+        self._prominence = _read_only(cat("prominence"))
+        self._price = cat("price")
+        self._topic = _read_only(np.concatenate([warm["topic"], cold["topic"]], axis=0))
+        self._popularity = cat("popularity")
+        self._tier = cat("tier")
+        self._cold = np.arange(self.n_items_total) >= self.n_items
+        self._hash_cols = np.concatenate(
+            [np.arange(self.n_items), np.arange(self.n_cold_items) + (1 << 40)]
+        )  # cold items keep their noise when n_items changes
+        self._items = pd.DataFrame(
+            {
+                C.ITEM: np.arange(self.n_items_total),
+                C.TITLE: warm["title"] + cold["title"],
+                C.DESCRIPTION: warm["description"] + cold["description"],
+                C.CATEGORY: np.array(CATEGORIES, dtype=object)[self._category],
+                C.PRICE: self._price,
+                C.POPULARITY: self._popularity,
+                C.COLD_START: self._cold,
+            }
+        )
+
+    def _build_users(self) -> None:
+        p = self.params
+        n, n_cat = self.n_users, len(CATEGORIES)
+        age = self._rng(_S_USER_AGE).integers(18, 76, size=n)
+        slopes = self._rng(_S_CATEGORY_AGE).standard_normal(n_cat)  # which categories skew older
+        age_z = (age - 46.5) / 16.5
+        alpha = p.interest_concentration * np.exp(p.age_effect * age_z[:, None] * slopes[None, :])
+        g = self._rng(_S_USER_INTEREST).gamma(alpha)
+        g = np.maximum(g, 1e-12)
+        self._interests = _read_only(g / g.sum(axis=1, keepdims=True))
+        self._price_sensitivity = _read_only(
+            p.price_sensitivity_median * np.exp(0.4 * self._rng(_S_USER_PRICE).standard_normal(n))
+        )
+        self._activity = _read_only(np.exp(p.activity_sigma * self._rng(_S_USER_ACTIVITY).standard_normal(n)))
+        self._responsiveness = _read_only(
+            self._rng(_S_USER_RESP).beta(p.responsiveness_a, p.responsiveness_b, size=n)
+        )
+        draws = self._rng(_S_USER_DECLARED).random((n, 2))  # one row per user: prefix-stable
+        right = draws[:, 0] < p.declared_interest_accuracy
+        other = np.minimum((draws[:, 1] * n_cat).astype(np.int64), n_cat - 1)
+        declared = np.where(right, self._interests.argmax(axis=1), other)
+        self._session_weights = _read_only(self._activity / self._activity.sum())
+        self._users = pd.DataFrame(
+            {
+                C.USER: np.arange(n),
+                C.AGE: age.astype(np.int64),
+                C.DECLARED_INTEREST: np.array(CATEGORIES, dtype=object)[declared],
+            }
+        )
+
+    def _build_truth(self) -> None:
+        p = self.params
+        rows, cols = np.arange(self.n_users), self._hash_cols
+        w = self._interests / np.linalg.norm(self._interests, axis=1, keepdims=True)
+        self._affinity = _read_only(w @ self._topic.T)
+        eps = _hash_normal(self._hash_key(_S_HASH_TASTE), rows, cols)
+        eps_attr = 0.6 * eps + 0.8 * _hash_normal(self._hash_key(_S_HASH_ATTRACT), rows, cols)
+        q, h = self._quality[None, :], self._prominence[None, :]
+        base = np.array([c.base_price for c in _CATEGORY_LIST])[self._category]
+        log_rel_price = np.log(self._price / base)[None, :]
+        self._relevance = _read_only(
+            special.expit(
+                p.rel_intercept + p.rel_affinity * self._affinity + p.rel_prominence * h + p.rel_quality * q
+                + p.rel_noise * eps_attr
+            )
+        )
+        intent = special.expit(
+            p.buy_intercept + p.buy_affinity * self._affinity + p.buy_quality * q
+            - self._price_sensitivity[:, None] * log_rel_price + p.buy_noise * eps
+        )
+        self._awareness = _read_only(special.expit(p.aware_intercept + p.aware_prominence * self._prominence))
+        a = self._awareness[None, :]
+        p0 = a * intent
+        p1 = intent * (a + (1.0 - a) * self._responsiveness[:, None])
+        self._p_without = _read_only(p0)
+        self._p_with = _read_only(p1)
+        self._uplift = _read_only(p1 - p0)
+        self._zeta = self._uplift / (1.0 - p0)  # P(induced purchase | examined), see the world package docstring
+        self._examination = _read_only((1.0 + np.arange(self.k)) ** (-p.position_decay))
+        self._policy_noise = _hash_normal(self._hash_key(_S_HASH_POLICY), rows, cols)
+
+    def _build_logging_policy(self) -> None:
+        self._inclusion: dict[str, np.ndarray] = {}
+        self._cumulative: dict[str, np.ndarray] = {}
+        p = self.params
+        pop = np.log1p(self._popularity.astype(float))
+        qual = self._quality.copy()
+        if self.n_cold_items:  # the old recommender knows nothing about new arrivals: median popularity, mean quality
+            pop[self._cold] = np.median(pop[~self._cold])
+            qual[self._cold] = 0.0
+        for period in PERIODS:
+            n = self.n_available(period)
+            score = (
+                p.logging_popularity * pop[None, :n]
+                + p.logging_quality * qual[None, :n]
+                + p.logging_interest * (self._affinity[:, :n] + p.logging_interest_noise * self._policy_noise[:, :n])
+            )
+            pi = (1.0 - p.logging_exploration) * _capped_inclusion(score, self.k) + p.logging_exploration * self.k / n
+            pi = np.minimum(pi, 1.0)
+            self._inclusion[period] = _read_only(pi)
+            cum = np.minimum(np.cumsum(pi, axis=1), self.k)
+            cum[:, -1] = self.k
+            self._cumulative[period] = (cum + self.k * np.arange(self.n_users)[:, None]).ravel()
+
+    # ----- public: sizes, tables, truth ---------------------------------------------------------------------------
+
+    def n_available(self, period: str = "early") -> int:
+        """Number of items available in a period: warm items (``"early"``) or warm + cold (``"late"``)."""
+        return self.n_items if _check_period(period) == "early" else self.n_items_total
+
+    @property
+    def items(self) -> pd.DataFrame:
+        """The item table: ``item_id, title, description, category, price, popularity, cold_start`` (a copy).
+
+        Quality, prominence and topic are hidden (see :meth:`item_truth`); the description mentions quality.
+
+        Book: 02_the_data.ipynb, sec-shop-world
+        """
+        return self._items.copy()
+
+    @property
+    def users(self) -> pd.DataFrame:
+        """The user table: ``user_id, age, declared_interest`` (a copy; hidden traits in :meth:`user_truth`).
+
+        Book: 02_the_data.ipynb, sec-shop-world
+        """
+        return self._users.copy()
+
+    def item_truth(self) -> pd.DataFrame:
+        """Hidden item traits: ``item_id, quality, quality_tier`` (as written in the text), ``prominence``,
+        ``awareness`` (organic discovery probability) and the topic vector as ``topic_<category>`` columns.
+
+        Book: 02_the_data.ipynb, sec-shop-truth
+        """
+        df = pd.DataFrame(
+            {
+                C.ITEM: np.arange(self.n_items_total),
+                "quality": self._quality,
+                "quality_tier": self._tier,
+                "prominence": self._prominence,
+                "awareness": self._awareness,
+            }
+        )
+        topics = pd.DataFrame(self._topic, columns=[f"topic_{c}" for c in CATEGORIES])
+        return pd.concat([df, topics], axis=1)
+
+    def user_truth(self) -> pd.DataFrame:
+        """Hidden user traits: ``user_id, price_sensitivity, activity, responsiveness, session_weight,
+        top_interest`` and the interest vector as ``interest_<category>`` columns.
+
+        Book: 02_the_data.ipynb, sec-shop-truth
+        """
+        df = pd.DataFrame(
+            {
+                C.USER: np.arange(self.n_users),
+                "price_sensitivity": self._price_sensitivity,
+                "activity": self._activity,
+                "responsiveness": self._responsiveness,
+                "session_weight": self._session_weights,
+                "top_interest": np.array(CATEGORIES, dtype=object)[self._interests.argmax(axis=1)],
+            }
+        )
+        interests = pd.DataFrame(self._interests, columns=[f"interest_{c}" for c in CATEGORIES])
+        return pd.concat([df, interests], axis=1)
+
+    relevance = property(
+        lambda self: self._relevance,
+        doc="True relevance (attraction): click probability when examined, ``(n_users, n_items_total)``.",
+    )
+    p_purchase_without = property(
+        lambda self: self._p_without,
+        doc="Organic purchase probability per session without exposure, ``(n_users, n_items_total)``.",
+    )
+    p_purchase_with = property(
+        lambda self: self._p_with,
+        doc="Purchase probability per session when exposed (shown and examined; = shown in slot 0).",
+    )
+    uplift = property(
+        lambda self: self._uplift,
+        doc="True uplift of exposure on purchase: exactly ``p_purchase_with - p_purchase_without``.",
+    )
+    affinity = property(lambda self: self._affinity, doc="Cosine of user interests and item topic, in [0, 1].")
+    examination = property(lambda self: self._examination, doc="Examination probability per slot, shape (k,).")
+    session_weights = property(
+        lambda self: self._session_weights, doc="P(a session belongs to user u) = activity / sum(activity)."
+    )
+    item_quality = property(lambda self: self._quality, doc="Latent item quality (hidden; described in the text).")
+    item_topics = property(lambda self: self._topic, doc="Latent item topic vectors, ``(n_items_total, 12)``.")
+    user_interests = property(lambda self: self._interests, doc="Latent user interests, ``(n_users, 12)``.")
+
+    def logging_probabilities(self, period: str = "early") -> LoggingProbabilities:
+        """The logging policy's exact inclusion and per-slot probabilities over the period's available items.
+
+        Args:
+            period: ``"early"`` or ``"late"``.
+
+        Raises:
+            ValueError: for another period.
+
+        Book: 02_the_data.ipynb, sec-shop-logs
+        """
+        pi = self._inclusion[_check_period(period)]
+        return LoggingProbabilities(inclusion=pi, per_slot=_read_only(pi / self.k), period=period)
+
+    def true_effects(self, period: str = "early") -> TrueEffects:
+        """Exact average effects of being shown by the logging policy on purchase (ATE, ATT, ATC).
+
+        The effect for a pair is ``mean(examination) * uplift[u, i]`` (the logging policy's slot is uniformly
+        random); averages run over the session-user distribution and the period's available items.
+
+        Book: 02_the_data.ipynb, sec-shop-truth
+        """
+        n = self.n_available(period)
+        pi = self._inclusion[period]
+        e_bar = float(self._examination.mean())
+        tau = e_bar * self._uplift[:, :n]
+        w = self._session_weights[:, None]
+        ate = float(np.sum(w * tau) / n)
+        att = float(np.sum(w * pi * tau) / np.sum(w * pi))
+        atc = float(np.sum(w * (1 - pi) * tau) / np.sum(w * (1 - pi)))
+        return TrueEffects(ate=ate, att=att, atc=atc, mean_examination=e_bar, period=period)
+
+    # ----- policies -----------------------------------------------------------------------------------------------
+
+    def top_k(self, scores: np.ndarray, period: str = "early") -> np.ndarray:
+        """The ranking a score matrix induces: per user the ``k`` highest-scoring available items, best first.
+
+        Args:
+            scores: float array ``(n_users, n_available)`` or ``(n_users, n_items_total)`` (cold-start columns are
+                ignored in the early period). Ties go to the lower item id.
+            period: ``"early"`` or ``"late"``.
+
+        Returns:
+            int array ``(n_users, k)`` of item ids.
+
+        Raises:
+            ValueError: for a wrong shape, non-finite scores or an unknown period.
+
+        Book: 02_the_data.ipynb, sec-shop-policies
+        """
+        n = self.n_available(period)
+        scores = np.asarray(scores)
+        expected = {(self.n_users, n), (self.n_users, self.n_items_total)}
+        if scores.ndim != 2 or scores.shape not in expected or not np.issubdtype(scores.dtype, np.number):
+            raise ValueError(
+                f"scores must be a numeric array of shape {sorted(expected)} (users x items), "
+                f"got shape {scores.shape} and dtype {scores.dtype}"
+            )
+        scores = scores[:, :n].astype(float)
+        if np.isnan(scores).any():
+            raise ValueError("scores contain NaN")
+        return np.argsort(-scores, axis=1, kind="stable")[:, : self.k]
+
+    def _as_policy(self, policy: Any, period: str) -> np.ndarray | str:
+        """Rankings ``(n_users, k)`` or the string ``"logging"``."""
+        if isinstance(policy, str):
+            if policy != "logging":
+                raise ValueError(f"a policy given as a string must be 'logging', got {policy!r}")
+            return policy
+        arr = np.asarray(policy)
+        n = self.n_available(period)
+        if arr.dtype.kind in "iu":
+            if arr.shape != (self.n_users, self.k):
+                raise ValueError(
+                    f"a ranking policy must have shape (n_users, k) = ({self.n_users}, {self.k}), got {arr.shape}"
+                )
+            if arr.min() < 0 or arr.max() >= n:
+                raise ValueError(f"ranking item ids must be in [0, {n}) for period {period!r}")
+            srt = np.sort(arr, axis=1)
+            if (np.diff(srt, axis=1) == 0).any():
+                raise ValueError("a ranking must list k distinct items per user")
+            return arr.astype(np.int64)
+        if arr.dtype.kind == "f":
+            return self.top_k(arr, period)
+        raise ValueError(
+            "policy must be 'logging', a float score array (n_users, n_items) or an integer ranking array "
+            f"(n_users, k); got dtype {arr.dtype} and shape {arr.shape}"
+        )
+
+    def policy_value(self, policy: Any, period: str = "early") -> PolicyValue:
+        """Exact expected clicks, purchases and incremental purchases per session of a policy.
+
+        Args:
+            policy: float scores ``(n_users, n_items)`` (top-``k``, best in slot 0), integer rankings
+                ``(n_users, k)``, or ``"logging"`` (the old recommender).
+            period: ``"early"`` (warm items) or ``"late"`` (warm + cold items).
+
+        Returns:
+            :class:`PolicyValue`, averaged over the session-user distribution.
+
+        Raises:
+            ValueError: for a policy of the wrong shape or type, or an unknown period.
+
+        Book: 02_the_data.ipynb, sec-shop-policies
+        """
+        _check_period(period)
+        pol = self._as_policy(policy, period)
+        n = self.n_available(period)
+        w = self._session_weights
+        if isinstance(pol, str):
+            pi = self._inclusion[period]
+            e_bar = self._examination.mean()
+            clicks_u = e_bar * np.sum(pi * self._relevance[:, :n], axis=1)
+            incr_u = e_bar * np.sum(pi * self._uplift[:, :n], axis=1)
+        else:
+            rows = np.arange(self.n_users)[:, None]
+            clicks_u = self._relevance[rows, pol] @ self._examination
+            incr_u = self._uplift[rows, pol] @ self._examination
+        organic_u = self._p_without[:, :n].sum(axis=1)
+        clicks, incr, organic = float(w @ clicks_u), float(w @ incr_u), float(w @ organic_u)
+        return PolicyValue(
+            clicks=clicks, purchases=organic + incr, incremental_purchases=incr, organic_purchases=organic
+        )
+
+    # ----- simulation ---------------------------------------------------------------------------------------------
+
+    def _logging_slates(self, users: np.ndarray, period: str, rng: np.random.Generator) -> np.ndarray:
+        """k distinct items per session by systematic πps sampling, in a uniformly random slot order."""
+        n = self.n_available(period)
+        u0 = rng.random(len(users))
+        points = (users * self.k + u0)[:, None] + np.arange(self.k)[None, :]
+        flat = np.searchsorted(self._cumulative[period], points, side="right")
+        chosen = flat - users[:, None] * n
+        order = rng.permuted(np.broadcast_to(np.arange(self.k), chosen.shape).copy(), axis=1)
+        return np.take_along_axis(chosen, order, axis=1)
+
+    def _outcomes(
+        self, users: np.ndarray, slates: np.ndarray, period: str, rng: np.random.Generator, extra=None
+    ) -> dict[str, np.ndarray]:
+        """Clicks, purchases (organic ∪ induced) for sessions with given lists; organic draws for all items."""
+        n = self.n_available(period)
+        rows = users[:, None]
+        examined = rng.random(slates.shape) < self._examination[None, :]
+        v = rng.random(slates.shape)
+        click = examined & (v < self._relevance[rows, slates])
+        induced = examined & (v < self._zeta[rows, slates])
+        organic_shown = np.zeros(slates.shape, dtype=bool)
+        organic_extra = None if extra is None else np.zeros(extra.shape, dtype=bool)
+        organic_count = np.zeros(len(users), dtype=np.int64)
+        org_s, org_i = [], []
+        chunk = max(1, 2_000_000 // n)
+        for start in range(0, len(users), chunk):
+            sl = slice(start, start + chunk)
+            o = rng.random((len(users[sl]), n)) < self._p_without[users[sl], :n]
+            idx = np.arange(o.shape[0])[:, None]
+            organic_shown[sl] = o[idx, slates[sl]]
+            if extra is not None:
+                organic_extra[sl] = o[idx, extra[sl]]
+            organic_count[sl] = o.sum(axis=1)
+            s, i = np.nonzero(o)
+            org_s.append(s + start)
+            org_i.append(i)
+        new = induced & ~organic_shown
+        return dict(
+            click=click,
+            purchase_shown=organic_shown | induced,
+            incremental=new,
+            organic_extra=organic_extra,
+            organic_count=organic_count,
+            organic_sessions=np.concatenate(org_s) if org_s else np.zeros(0, np.int64),
+            organic_items=np.concatenate(org_i) if org_i else np.zeros(0, np.int64),
+        )
+
+    def _sample_unshown(self, shown: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n_unshown`` distinct not-shown items per session, uniformly (sequential draws, skipping excluded)."""
+        m = self.n_unshown
+        excluded = np.sort(shown, axis=1)
+        out = np.empty((len(shown), m), dtype=np.int64)
+        for j in range(m):
+            x = rng.integers(0, n - self.k - j, size=len(shown))
+            for col in range(excluded.shape[1]):
+                x = x + (x >= excluded[:, col])
+            out[:, j] = x
+            excluded = np.sort(np.concatenate([excluded, x[:, None]], axis=1), axis=1)
+        return out
+
+    def _simulate_period(self, period: str) -> ShopLogs:
+        rng = self._rng(_S_SESSIONS[period])
+        n_s = self.n_sessions if period == "early" else self.n_late_sessions
+        n = self.n_available(period)
+        k = self.k
+        first_id = 0 if period == "early" else self.n_sessions
+        days0, days = (0, EARLY_DAYS) if period == "early" else (EARLY_DAYS, LATE_DAYS)
+        seconds = np.sort(rng.random(n_s)) * days * 86400 + days0 * 86400
+        times = START + pd.to_timedelta(np.floor(seconds).astype(np.int64), unit="s")
+        users = rng.choice(self.n_users, size=n_s, p=self._session_weights)
+        slates = self._logging_slates(users, period, rng)
+        unshown = self._sample_unshown(slates, n, rng)
+        out = self._outcomes(users, slates, period, rng, extra=unshown)
+        pi = self._inclusion[period]
+        session_ids = first_id + np.arange(n_s)
+
+        rep = lambda a, m: np.repeat(np.asarray(a), m)  # noqa: E731
+        pi_shown = pi[users[:, None], slates]
+        impressions = pd.DataFrame(
+            {
+                C.SESSION: rep(session_ids, k),
+                C.TIMESTAMP: rep(times, k),
+                C.USER: rep(users, k),
+                C.ITEM: slates.ravel(),
+                C.POSITION: np.tile(np.arange(k), n_s),
+                C.PROPENSITY: (pi_shown / k).ravel(),
+                C.SHOW_PROBABILITY: pi_shown.ravel(),
+                C.CLICK: out["click"].ravel().astype(np.int64),
+                C.PURCHASE: out["purchase_shown"].ravel().astype(np.int64),
+            }
+        )
+        # purchases: organic ones (shown or not) plus induced ones that were not organic
+        inc_s, inc_slot = np.nonzero(out["incremental"])
+        p_s = np.concatenate([out["organic_sessions"], inc_s])
+        p_i = np.concatenate([out["organic_items"], slates[inc_s, inc_slot]])
+        # position of each purchased item in its session's list (-1 if not shown)
+        match = slates[p_s] == p_i[:, None]
+        pos = np.where(match.any(axis=1), match.argmax(axis=1), -1)
+        order = np.lexsort((p_i, p_s))
+        p_s, p_i, pos = p_s[order], p_i[order], pos[order]
+        purchases = pd.DataFrame(
+            {
+                C.SESSION: session_ids[p_s],
+                C.TIMESTAMP: times[p_s],
+                C.USER: users[p_s],
+                C.ITEM: p_i,
+                C.SHOWN: (pos >= 0).astype(np.int64),
+                C.POSITION: pos.astype(np.int64),
+            }
+        )
+        m = self.n_unshown
+        weight = (n - k) / m if m else 0.0
+        pair_items = np.concatenate([slates, unshown], axis=1)
+        pairs = pd.DataFrame(
+            {
+                C.SESSION: rep(session_ids, k + m),
+                C.TIMESTAMP: rep(times, k + m),
+                C.USER: rep(users, k + m),
+                C.ITEM: pair_items.ravel(),
+                C.SHOWN: np.tile(np.r_[np.ones(k, np.int64), np.zeros(m, np.int64)], n_s),
+                C.POSITION: np.tile(np.r_[np.arange(k), -np.ones(m, np.int64)], n_s),
+                C.SHOW_PROBABILITY: pi[users[:, None], pair_items].ravel(),
+                C.SAMPLE_WEIGHT: np.tile(np.r_[np.ones(k), np.full(m, weight)], n_s),
+                C.PURCHASE: np.concatenate([out["purchase_shown"], out["organic_extra"]], axis=1)
+                .ravel()
+                .astype(np.int64),
+            }
+        )
+        sessions = pd.DataFrame({C.SESSION: session_ids, C.TIMESTAMP: times, C.USER: users})
+        return ShopLogs(
+            impressions=impressions,
+            purchases=purchases,
+            pairs=pairs,
+            sessions=sessions,
+            items=self.items,
+            users=self.users,
+            period=period,
+        )
+
+    def logs(self, period: str = "early") -> ShopLogs:
+        """The shop's logs for a period (simulated once, then cached; identical for the same seed everywhere).
+
+        Args:
+            period: ``"early"`` (warm items only), ``"late"`` (cold-start items available) or ``"all"`` (both,
+                concatenated; session ids and timestamps continue across periods).
+
+        Returns:
+            :class:`ShopLogs` with impressions, purchases, pairs, sessions, items and users tables.
+
+        Raises:
+            ValueError: for an unknown period.
+
+        Book: 02_the_data.ipynb, sec-shop-logs
+        """
+        _check_period(period, LOG_PERIODS)
+        if period == "all":
+            early, late = self.logs("early"), self.logs("late")
+            cat = lambda a, b: pd.concat([a, b], ignore_index=True)  # noqa: E731
+            return ShopLogs(
+                impressions=cat(early.impressions, late.impressions),
+                purchases=cat(early.purchases, late.purchases),
+                pairs=cat(early.pairs, late.pairs),
+                sessions=cat(early.sessions, late.sessions),
+                items=self.items,
+                users=self.users,
+                period="all",
+            )
+        if period not in self._logs_cache:
+            self._logs_cache[period] = self._simulate_period(period)
+        cached = self._logs_cache[period]
+        return dataclasses.replace(
+            cached,
+            impressions=cached.impressions.copy(),
+            purchases=cached.purchases.copy(),
+            pairs=cached.pairs.copy(),
+            sessions=cached.sessions.copy(),
+        )
+
+    def simulate_ab_test(
+        self,
+        policy_a: Any,
+        policy_b: Any,
+        n_sessions: int,
+        rng: np.random.Generator | int,
+        period: str = "early",
+        unit: str = "session",
+    ) -> ABTestResult:
+        """Simulate an online A/B test of two policies on fresh sessions.
+
+        Sessions are drawn from the session-user distribution; each is assigned to an arm with probability 1/2,
+        per session (``unit="session"``) or per user (``unit="user"``, all of a user's sessions in one arm).
+
+        Args:
+            policy_a: control policy (scores, rankings or ``"logging"``; see :meth:`policy_value`).
+            policy_b: treatment policy.
+            n_sessions: total number of sessions (both arms).
+            rng: the randomness (a ``numpy.random.Generator`` or an integer seed).
+            period: ``"early"`` or ``"late"``.
+            unit: ``"session"`` or ``"user"``.
+
+        Returns:
+            :class:`ABTestResult` with per-session outcomes and both policies' exact values
+            (``.summary()`` gives means with clustered CIs next to the truth).
+
+        Raises:
+            ValueError: for bad policies, a non-positive ``n_sessions``, an unknown period or unit.
+
+        Book: 02_the_data.ipynb, sec-shop-ab-test
+        """
+        _check_period(period)
+        n_sessions = check_int("n_sessions", n_sessions, 1)
+        if unit not in ("session", "user"):
+            raise ValueError(f"unit must be 'session' or 'user', got {unit!r}")
+        rng = as_rng(rng)
+        pols = {"A": self._as_policy(policy_a, period), "B": self._as_policy(policy_b, period)}
+        users = rng.choice(self.n_users, size=n_sessions, p=self._session_weights)
+        if unit == "session":
+            is_b = rng.random(n_sessions) < 0.5
+        else:
+            is_b = (rng.random(self.n_users) < 0.5)[users]
+        slates = np.empty((n_sessions, self.k), dtype=np.int64)
+        for arm, mask in (("A", ~is_b), ("B", is_b)):
+            pol = pols[arm]
+            if isinstance(pol, str):
+                slates[mask] = self._logging_slates(users[mask], period, rng)
+            else:
+                slates[mask] = pol[users[mask]]
+        out = self._outcomes(users, slates, period, rng)
+        incremental = out["incremental"].sum(axis=1)
+        sessions = pd.DataFrame(
+            {
+                C.SESSION: np.arange(n_sessions),
+                C.USER: users,
+                C.POLICY: np.where(is_b, "B", "A"),
+                C.CLICK: out["click"].sum(axis=1).astype(np.int64),
+                C.PURCHASE: (out["organic_count"] + incremental).astype(np.int64),
+                C.INCREMENTAL: incremental.astype(np.int64),
+            }
+        )
+        return ABTestResult(
+            sessions=sessions,
+            value_a=self.policy_value(policy_a, period),
+            value_b=self.policy_value(policy_b, period),
+            unit=unit,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ShopWorld(seed={self.seed}, n_users={self.n_users}, n_items={self.n_items}, "
+            f"n_cold_items={self.n_cold_items}, n_sessions={self.n_sessions}, "
+            f"n_late_sessions={self.n_late_sessions}, k={self.k})"
+        )
