@@ -26,6 +26,7 @@ __all__ = [
     "check_history",
     "check_int",
     "check_k",
+    "check_number",
     "check_range",
     "check_rng",
     "check_weights",
@@ -47,6 +48,35 @@ def check_int(name: str, value: Any, minimum: int = 1) -> int:
         what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return int(value)
+
+
+def check_number(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    what: str = "",
+) -> float:
+    """A finite real number (not a bool, not a string) inside the given bounds, as a ``float``.
+
+    ``low``/``high`` are inclusive unless ``low_open``/``high_open``; ``None`` leaves that side unbounded. The
+    message names the argument, the interval and ``what`` the number means.
+    """
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+    about = f" ({what})" if what else ""
+    if not _is_number(value) or not np.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite number in {interval}{about}, got {value!r}")
+    v = float(value)
+    if (low is not None and (v <= low if low_open else v < low)) or (
+        high is not None and (v >= high if high_open else v > high)
+    ):
+        raise ValueError(f"{name} must be in {interval}{about}, got {value!r}")
+    return v
 
 
 def check_k(k: Any, name: str = "k", allow_none: bool = False) -> int | None:
@@ -178,13 +208,15 @@ def check_columns(df: Any, name: str, cols: Sequence[str]) -> None:
         raise ValueError(f"{name} is empty")
 
 
-def id_array(name: str, x: Any, n: int, what: str) -> np.ndarray:
-    """Integer ids in ``[0, n)`` as int64 (``what`` names the kind: ``"user"``, ``"item"``)."""
+def id_array(name: str, x: Any, n: int | None, what: str) -> np.ndarray:
+    """Integer ids in ``[0, n)`` (``n=None``: any non-negative id) as int64; ``what`` names the kind (``"item"``)."""
     arr = np.asarray(x)
     if arr.dtype.kind not in "iu":
         raise ValueError(f"{name} must hold integer {what} ids, got dtype {arr.dtype}")
-    if arr.size and (arr.min() < 0 or arr.max() >= n):
-        raise ValueError(f"{name} has {what} ids outside [0, {n})")
+    if arr.size and (arr.min() < 0 or (n is not None and arr.max() >= n)):
+        bad = int(arr.min()) if arr.min() < 0 else int(arr.max())
+        bounds = f"[0, {n})" if n is not None else "[0, inf): ids are non-negative"
+        raise ValueError(f"{name} has {what} ids outside {bounds}, e.g. {bad}")
     return arr.astype(np.int64)
 
 

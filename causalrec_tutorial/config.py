@@ -47,7 +47,7 @@ DEFAULT_SEED = 7
 
 def data_dir() -> pathlib.Path:
     """The folder for fetched assets and caches (``CAUSALREC_DATA_DIR``, default ``<repo>/data``)."""
-    return pathlib.Path(os.environ.get("CAUSALREC_DATA_DIR", PROJECT_DIR / "data")).expanduser().resolve()
+    return _folder("CAUSALREC_DATA_DIR", PROJECT_DIR / "data")
 
 
 def assets_dir() -> pathlib.Path:
@@ -57,8 +57,19 @@ def assets_dir() -> pathlib.Path:
 
 def cache_dir() -> pathlib.Path:
     """The folder for computed results (``CAUSALREC_CACHE_DIR``, default ``<data dir>/cache``)."""
-    default = data_dir() / "cache"
-    return pathlib.Path(os.environ.get("CAUSALREC_CACHE_DIR", default)).expanduser().resolve()
+    return _folder("CAUSALREC_CACHE_DIR", data_dir() / "cache")
+
+
+def _folder(variable: str, default: pathlib.Path) -> pathlib.Path:
+    """The folder an environment variable names (``~`` expanded, made absolute), or ``default`` when it is unset.
+
+    An empty or blank value is refused: it would silently mean the current directory."""
+    value = os.environ.get(variable)
+    if value is None:
+        return pathlib.Path(default).expanduser().resolve()
+    if not value.strip():
+        raise ValueError(f"{variable} is set but empty; unset it for the default folder or give a path")
+    return pathlib.Path(value).expanduser().resolve()
 
 
 def mode() -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .. import columns as C
-from .._checks import check_int
+from .._checks import check_finite, check_int
 
 __all__ = ["EffectEstimate", "att_weighted", "estimate_regression_att", "shop_frame"]
 
@@ -85,6 +85,7 @@ def att_weighted(y, t, control_weight, cluster=None, *, confidence: float = 0.95
         raise ValueError(f"y, t and control_weight must be 1-d of equal length, got {y.shape}, {t.shape}, {wc.shape}")
     if not np.isin(t, (0, 1)).all():
         raise ValueError("t must hold only 0 and 1")
+    check_finite("y", y, "one outcome per unit")
     if (wc < 0).any() or not np.isfinite(wc).all():
         raise ValueError("control_weight must be finite and non-negative")
     t = t.astype(bool)
@@ -174,6 +175,7 @@ def estimate_regression_att(data: pd.DataFrame, treatment: str, outcome: str, co
         raise ValueError(f"{treatment} must hold only 0 and 1")
     t = t.astype(bool)
     y = data[outcome].to_numpy(float)
+    check_finite(f"data[{outcome!r}]", y, "the outcome of each row")
     w = np.ones(len(data)) if weight is None else data[weight].to_numpy(float)
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError(f"{weight} must be finite and non-negative")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .._checks import check_embeddings, check_history, check_int, check_weights
+from .._checks import check_embeddings, check_history, check_int, check_weights, id_array
 from .history import EVENT_WEIGHTS
 
 __all__ = ["MultiInterest", "interest_vectors", "pool_mean", "pool_multi", "pool_recency", "score_items"]
@@ -215,7 +215,9 @@ def interest_vectors(
     keep = w_all > 0
     df = events.loc[keep, [c for c in (C.USER, C.ITEM, C.TIMESTAMP) if c in events.columns]]
     w_all = w_all[keep]
-    users = df[C.USER].to_numpy(np.int64)
+    if n_users is not None:
+        n_users = check_int("n_users", n_users, 0)
+    users = id_array(f"events.{C.USER}", df[C.USER].to_numpy(), n_users, "user")
     items = check_history(df[C.ITEM].to_numpy(), len(emb)) if len(df) else np.zeros(0, np.int64)
     n = int(users.max()) + 1 if n_users is None and len(users) else int(n_users or 0)
     dim = emb.shape[1]

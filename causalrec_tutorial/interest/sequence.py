@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_history, check_int
+from .._checks import check_history, check_int, id_array
 from ..config import import_keras
 
 __all__ = ["SequenceModel", "fit_sequence_model", "next_item_sequences"]
@@ -27,9 +27,10 @@ def next_item_sequences(sequences: Sequence[Sequence[int]], max_len: int) -> tup
 
     Book: 03_interest_extraction.ipynb, sec-interest-sequence
     """
+    max_len = check_int("max_len", max_len)
     xs, ys = [], []
-    for seq in sequences:
-        seq = np.asarray(seq, dtype=np.int64)
+    for r, seq in enumerate(sequences):
+        seq = _ids(seq, r)
         for t in range(1, len(seq)):
             prefix = seq[max(0, t - max_len):t] + 1
             row = np.zeros(max_len, dtype=np.int32)
@@ -41,10 +42,22 @@ def next_item_sequences(sequences: Sequence[Sequence[int]], max_len: int) -> tup
     return np.array(xs), np.array(ys, dtype=np.int64)
 
 
+def _ids(seq: Sequence[int], r: int) -> np.ndarray:
+    """One sequence's item ids as int64; a negative id would become the padding id 0, so it is refused."""
+    if isinstance(seq, (str, bytes)):
+        raise TypeError(f"sequences[{r}] must be a sequence of item ids, not a string")
+    arr = np.asarray(seq)
+    if arr.size == 0:
+        return np.zeros(0, np.int64)
+    if arr.ndim != 1:
+        raise ValueError(f"sequences[{r}] must be a 1-D sequence of item ids, got shape {arr.shape}")
+    return id_array(f"sequences[{r}]", arr, None, "item")
+
+
 def _pad_last(sequences: Sequence[Sequence[int]], max_len: int) -> np.ndarray:
     out = np.zeros((len(sequences), max_len), dtype=np.int32)
     for r, seq in enumerate(sequences):
-        tail = np.asarray(seq, dtype=np.int64)[-max_len:] + 1
+        tail = _ids(seq, r)[-max_len:] + 1
         if len(tail):
             out[r, max_len - len(tail):] = tail
     return out

@@ -21,6 +21,7 @@ Book: appendix_a_language_models.ipynb, sec-lm-cost
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -40,6 +41,7 @@ MAGIC = b"CRTLMC2\n"
 _KIND_ARRAY, _KIND_JSON = b"a", b"j"
 _HEADER = len(MAGIC) + 1 + 32
 _SUFFIX = ".bin"
+_HEX = frozenset("0123456789abcdef")
 
 
 def root() -> pathlib.Path:
@@ -115,6 +117,7 @@ class DiskCache:
         self.namespace = namespace
         self._directory = pathlib.Path(directory) if directory is not None else None
         self.corrupt_entries = 0  # how many damaged entries this object found (and removed)
+        self.write_failures = 0  # how many values could not be stored (read-only or full disk); they were returned
 
     @property
     def directory(self) -> pathlib.Path:
@@ -122,7 +125,7 @@ class DiskCache:
         return self._directory if self._directory is not None else root() / self.namespace
 
     def _path(self, key: str) -> pathlib.Path:
-        return pathlib.Path(os.path.join(self.directory, key[:2], key + _SUFFIX))
+        return pathlib.Path(os.path.join(self.directory, _check_key(key)[:2], key + _SUFFIX))
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key``, or ``default`` when there is none or the entry is damaged.
@@ -130,7 +133,7 @@ class DiskCache:
         A damaged entry (wrong magic bytes or checksum, e.g. a file cut short) is deleted, counted in
         :attr:`corrupt_entries` and reported with a ``RuntimeWarning``; the caller then recomputes.
         """
-        path = os.path.join(self.directory, key[:2], key + _SUFFIX)
+        path = os.path.join(self.directory, _check_key(key)[:2], key + _SUFFIX)
         try:
             with open(path, "rb") as handle:
                 blob = handle.read()
@@ -149,11 +152,16 @@ class DiskCache:
         pathlib.Path(path).unlink(missing_ok=True)
         return default
 
-    def set(self, key: str, value: Any) -> None:
+    def set(self, key: str, value: Any) -> bool:
         """Store ``value`` (a NumPy array or a JSON-able value) under ``key``, atomically.
+
+        Returns:
+            ``True`` when stored; ``False`` when the disk refused (a read-only or full cache folder): the first such
+            failure of this object warns once, and the caller keeps its value, so no computed result is lost.
 
         Raises:
             TypeError: if ``value`` is neither an array nor JSON-serialisable.
+            ValueError: if ``key`` is not a key that :func:`make_key` makes (64 hex characters).
         """
         try:
             kind, payload = _encode(value)
@@ -161,15 +169,27 @@ class DiskCache:
             raise TypeError(f"cache values must be NumPy arrays or JSON-serialisable, got {type(value).__name__}"
                             ) from err
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
+        tmp = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(MAGIC + kind + hashlib.sha256(payload).digest() + payload)
             os.replace(tmp, path)
+        except OSError as err:  # read-only folder, full disk, ...: compute without caching
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            self.write_failures += 1
+            if self.write_failures == 1:
+                warnings.warn(f"cannot write to the cache folder {self.directory} ({err.strerror or err}); results are "
+                              "computed but not cached", RuntimeWarning, stacklevel=2)
+            return False
         except BaseException:
-            pathlib.Path(tmp).unlink(missing_ok=True)
+            if tmp is not None:
+                pathlib.Path(tmp).unlink(missing_ok=True)
             raise
+        return True
 
     def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
         """The cached value for ``key``; on a miss (or a damaged entry) call ``compute()``, store and return it."""
@@ -182,6 +202,13 @@ class DiskCache:
 
     def __contains__(self, key: str) -> bool:
         return self._path(key).is_file()
+
+
+def _check_key(key: Any) -> str:
+    """A key made by :func:`make_key`: exactly 64 lower-case hex characters (so it cannot name another folder)."""
+    if not isinstance(key, str) or len(key) != 64 or not _HEX.issuperset(key):
+        raise ValueError(f"cache keys are the 64 hex characters make_key returns, got {key!r:.80}")
+    return key
 
     def size(self) -> CacheSize:
         """The number of entries and their total bytes in this namespace."""

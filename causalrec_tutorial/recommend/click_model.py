@@ -32,7 +32,17 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .._checks import check_clip, check_columns, check_int, id_array, matrix
+from .._checks import (
+    check_clip,
+    check_columns,
+    check_finite,
+    check_int,
+    check_number,
+    check_range,
+    float_array,
+    id_array,
+    matrix,
+)
 from ..config import import_keras
 
 __all__ = ["ClickModel", "DEFAULT_CLIP", "estimate_examination", "fit_click_model", "ips_weights"]
@@ -61,12 +71,15 @@ def estimate_examination(impressions: pd.DataFrame, k: int | None = None) -> np.
     Book: 05_recommendation_generation.ipynb, sec-gen-ips
     """
     check_columns(impressions, "impressions", [C.POSITION, C.CLICK])
-    pos = impressions[C.POSITION].to_numpy(np.int64)
-    if pos.min() < 0:
-        raise ValueError("impressions has negative positions")
+    pos = id_array(f"impressions.{C.POSITION}", impressions[C.POSITION], None, "slot")
     k = int(pos.max()) + 1 if k is None else check_int("k", k, 1)
+    if pos.max() >= k:
+        raise ValueError(f"k={k} is smaller than the logged slots (positions up to {int(pos.max())}); "
+                         f"pass k >= {int(pos.max()) + 1} or leave it out")
+    click = float_array(f"impressions.{C.CLICK}", impressions[C.CLICK], "clicks, 0 or 1")
+    check_finite(f"impressions.{C.CLICK}", click, "clicks, 0 or 1")
     shows = np.bincount(pos, minlength=k)[:k]
-    clicks = np.bincount(pos, weights=impressions[C.CLICK].to_numpy(np.float64), minlength=k)[:k]
+    clicks = np.bincount(pos, weights=click, minlength=k)[:k]
     if (shows == 0).any() or (clicks == 0).any():
         raise ValueError(f"every slot needs impressions and clicks to estimate examination; shows {shows.tolist()}, "
                          f"clicks {clicks.tolist()}")
@@ -201,8 +214,13 @@ def fit_click_model(
     cols = [C.USER, C.ITEM, C.POSITION, C.CLICK] + ([C.SHOW_PROBABILITY] if weighting == "ips" else [])
     check_columns(impressions, "impressions", cols)
     clip = check_clip(clip, minimum=1)
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    validation_split = check_number("validation_split", validation_split, 0.0, 1.0, high_open=True,
+                                    what="the share of sessions held out")
+    dim, epochs, batch_size = check_int("dim", dim), check_int("epochs", epochs), check_int("batch_size", batch_size)
+    patience = check_int("patience", patience, 0)
+    seed = check_int("seed", seed, 0)
+    learning_rate = check_number("learning_rate", learning_rate, 0.0, None, low_open=True, what="Adam's step size")
+    l2 = check_number("l2", l2, 0.0, None, what="the L2 penalty")
     feats = None
     if item_features is not None:
         feats = matrix("item_features", item_features).astype(np.float32)
@@ -216,17 +234,28 @@ def fit_click_model(
     items = id_array("impressions.item_id", items, n_items, "item")
     if feats is not None and feats.shape[0] != n_items:
         raise ValueError(f"item_features must have n_items={n_items} rows, got {feats.shape}")
-    click = impressions[C.CLICK].to_numpy(np.float64)
-    pos = impressions[C.POSITION].to_numpy(np.int64)
+    click = float_array(f"impressions.{C.CLICK}", impressions[C.CLICK], "clicks, 0 or 1")
+    check_finite(f"impressions.{C.CLICK}", click, "clicks, 0 or 1")
+    check_range(f"impressions.{C.CLICK}", click, 0.0, 1.0, False, "clicks, 0 or 1")
+    pos = id_array(f"impressions.{C.POSITION}", impressions[C.POSITION], None, "slot")
     exam = None
     if weighting == "naive":
         y, w = click, np.ones(len(click))
     else:
-        exam = estimate_examination(impressions) if examination is None else np.asarray(examination, np.float64)
-        if exam.ndim != 1 or pos.max() >= len(exam):
-            raise ValueError(f"examination must hold one propensity per slot (>= {pos.max() + 1}), got {exam.shape}")
+        if examination is None:
+            exam = estimate_examination(impressions)
+        else:
+            exam = float_array("examination", examination, "one examination propensity per slot")
+            if exam.ndim != 1 or pos.max() >= len(exam):
+                raise ValueError(f"examination must hold one propensity per slot (>= {pos.max() + 1}), "
+                                 f"got shape {exam.shape}")
+            check_finite("examination", exam, "one examination propensity per slot")
+            check_range("examination", exam, 0.0, np.inf, True, "one examination propensity per slot, > 0")
+        show = float_array(f"impressions.{C.SHOW_PROBABILITY}", impressions[C.SHOW_PROBABILITY],
+                           "the logged probability that the item was shown")
+        check_finite(f"impressions.{C.SHOW_PROBABILITY}", show, "the logged show probability")
         y = click * ips_weights(exam, clip)[pos]
-        w = ips_weights(impressions[C.SHOW_PROBABILITY].to_numpy(np.float64), clip)
+        w = ips_weights(show, clip)
         w = w / w.mean()
 
     rng = np.random.default_rng(seed)

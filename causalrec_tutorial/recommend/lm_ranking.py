@@ -251,7 +251,9 @@ def choices_from_order_scores(
             raise ValueError(f"case {c} is not a full square of {m} orders x {m} candidates")
         if n_orders > m:
             raise ValueError(f"n_orders={n_orders} exceeds the {m} orders of case {c}")
-        S = df.pivot(index="order", columns="candidate", values="score").to_numpy()
+        S = df.pivot(index="order", columns="candidate", values="score").to_numpy(np.float64)
+        if not np.isfinite(S).all():
+            raise ValueError(f"scores of case {c} contain NaN or infinite values: a NaN score would win the argmax")
         P = df.pivot(index="order", columns="candidate", values=C.POSITION).to_numpy()
         for r in range(m):
             others = [q for q in range(m) if q != r]

@@ -42,7 +42,16 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .._checks import check_clip, check_columns, check_int, id_array, matrix
+from .._checks import (
+    check_clip,
+    check_columns,
+    check_finite,
+    check_int,
+    check_range,
+    float_array,
+    id_array,
+    matrix,
+)
 from ..interest import EVENT_WEIGHTS
 from .click_model import DEFAULT_CLIP
 from .text_quality import text_quality_tier
@@ -246,8 +255,13 @@ def estimate_uplifts(
     i = id_array("pairs.item_id", pairs[C.ITEM].to_numpy(), n_items, "item")
     t = pairs[C.SHOWN].to_numpy(np.int64)
     y = pairs[C.PURCHASE].to_numpy(np.int64)
-    pi = pairs[C.SHOW_PROBABILITY].to_numpy(np.float64)
-    sw = pairs[C.SAMPLE_WEIGHT].to_numpy(np.float64)
+    pi = float_array("pairs.show_probability", pairs[C.SHOW_PROBABILITY], "the logged show probability")
+    check_finite("pairs.show_probability", pi, "the logged show probability")
+    sw = float_array("pairs.sample_weight", pairs[C.SAMPLE_WEIGHT], "the weight of a sampled row")
+    check_finite("pairs.sample_weight", sw, "the weight of a sampled row")
+    check_range("pairs.sample_weight", sw, 0.0, np.inf, False, "the weight of a sampled row, >= 0")
+    if not np.isin(t, (0, 1)).all():
+        raise ValueError("pairs.shown must hold only 0 and 1")
     if ((pi <= 0) | (pi > 1)).any() or ((t == 0) & (pi >= 1)).any():
         raise ValueError("show_probability must be in (0, 1], and below 1 for not-shown rows")
     if t.min() == t.max():

@@ -10,6 +10,8 @@ import dataclasses
 
 import pandas as pd
 
+from .._checks import check_number
+
 __all__ = ["EARLY_DAYS", "EVENTS", "LATE_DAYS", "LOG_PERIODS", "PERIODS", "START", "ShopParams"]
 
 PERIODS = ("early", "late")
@@ -77,4 +79,30 @@ class ShopParams:
     logging_interest: float = 4.0
     logging_interest_noise: float = 0.15
     logging_exploration: float = 0.05
+
+    def __post_init__(self) -> None:
+        """Every coefficient is a finite number; those that are a spread, a rate or a share are in their range."""
+        for field in dataclasses.fields(self):
+            low, high, low_open, what = _RANGES.get(field.name, (None, None, False, "a coefficient"))
+            check_number(field.name, getattr(self, field.name), low, high, low_open=low_open, what=what)
+
+
+# Ranges of the coefficients that are not free real numbers: (low, high, low end open, what it is).
+_RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
+    "interest_concentration": (0.0, None, True, "a Dirichlet concentration"),
+    "declared_interest_accuracy": (0.0, 1.0, False, "a probability"),
+    "activity_sigma": (0.0, None, False, "a log-normal spread"),
+    "price_sensitivity_median": (0.0, None, False, "a median sensitivity"),
+    "responsiveness_a": (0.0, None, True, "a Beta shape"),
+    "responsiveness_b": (0.0, None, True, "a Beta shape"),
+    "sibling_weight_max": (0.0, 1.0, False, "a share of the topic vector"),
+    "topic_noise": (0.0, None, True, "a Gamma scale"),
+    "price_noise": (0.0, None, False, "a log-normal spread"),
+    "quality_text_noise": (0.0, None, False, "a noise spread"),
+    "rel_noise": (0.0, None, False, "a noise spread"),
+    "buy_noise": (0.0, None, False, "a noise spread"),
+    "position_decay": (0.0, None, False, "the exponent of e_s = (1 + s)^-decay; negative would give e_s > 1"),
+    "logging_interest_noise": (0.0, None, False, "a noise spread"),
+    "logging_exploration": (0.0, 1.0, False, "the share of uniform exploration"),
+}
 
