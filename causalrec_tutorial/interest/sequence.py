@@ -30,7 +30,7 @@ def next_item_sequences(sequences: Sequence[Sequence[int]], max_len: int) -> tup
     max_len = check_int("max_len", max_len)
     xs, ys = [], []
     for r, seq in enumerate(sequences):
-        seq = _ids(seq, r)
+        seq = _sequence_ids(seq, r)
         for t in range(1, len(seq)):
             prefix = seq[max(0, t - max_len):t] + 1
             row = np.zeros(max_len, dtype=np.int32)
@@ -42,7 +42,7 @@ def next_item_sequences(sequences: Sequence[Sequence[int]], max_len: int) -> tup
     return np.array(xs), np.array(ys, dtype=np.int64)
 
 
-def _ids(seq: Sequence[int], r: int) -> np.ndarray:
+def _sequence_ids(seq: Sequence[int], r: int) -> np.ndarray:
     """One sequence's item ids as int64; a negative id would become the padding id 0, so it is refused."""
     if isinstance(seq, (str, bytes)):
         raise TypeError(f"sequences[{r}] must be a sequence of item ids, not a string")
@@ -57,7 +57,7 @@ def _ids(seq: Sequence[int], r: int) -> np.ndarray:
 def _pad_last(sequences: Sequence[Sequence[int]], max_len: int) -> np.ndarray:
     out = np.zeros((len(sequences), max_len), dtype=np.int32)
     for r, seq in enumerate(sequences):
-        tail = _ids(seq, r)[-max_len:] + 1
+        tail = _sequence_ids(seq, r)[-max_len:] + 1
         if len(tail):
             out[r, max_len - len(tail):] = tail
     return out

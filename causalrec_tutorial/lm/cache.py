@@ -98,6 +98,14 @@ def _decode(kind: bytes, payload: bytes) -> Any:
     return json.loads(payload.decode("utf-8"))
 
 
+
+def _check_key(key: Any) -> str:
+    """A key made by :func:`make_key`: exactly 64 lower-case hex characters (so it cannot name another folder)."""
+    if not isinstance(key, str) or len(key) != 64 or not _HEX.issuperset(key):
+        raise ValueError(f"cache keys are the 64 hex characters make_key returns, got {key!r:.80}")
+    return key
+
+
 class DiskCache:
     """One namespace of the on-disk cache (``"encoder"``, ``"generator"``, ...).
 
@@ -202,13 +210,6 @@ class DiskCache:
 
     def __contains__(self, key: str) -> bool:
         return self._path(key).is_file()
-
-
-def _check_key(key: Any) -> str:
-    """A key made by :func:`make_key`: exactly 64 lower-case hex characters (so it cannot name another folder)."""
-    if not isinstance(key, str) or len(key) != 64 or not _HEX.issuperset(key):
-        raise ValueError(f"cache keys are the 64 hex characters make_key returns, got {key!r:.80}")
-    return key
 
     def size(self) -> CacheSize:
         """The number of entries and their total bytes in this namespace."""
