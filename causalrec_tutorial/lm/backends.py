@@ -11,18 +11,32 @@ Greedy generation uses ``POST {base_url}/completions`` with ``temperature=0``. S
 returns the prompt's own token log-probs (``echo=true`` with ``logprobs``): llama.cpp's server and vLLM do, Ollama
 does not (``score`` then raises a clear error). Only the standard library is used.
 
+The HTTP client is defensive, because a server is outside the course's control: each request has one overall
+deadline (``timeout``, also for a server that trickles bytes), a response body larger than :data:`MAX_BODY` is
+refused, redirects are not followed (so an ``Authorization`` header never reaches another host), an API key sent
+over plain ``http://`` to a host other than this machine gives a warning, and an answer of the wrong type or with
+non-finite log-probs raises :class:`BackendError` (the generator never caches it).
+
 Book: appendix_a_language_models.ipynb, sec-lm-generator
 """
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
+import math
 import os
 import pathlib
-import urllib.error
-import urllib.request
+import threading
+import time
+import urllib.parse
+import warnings
 
 import numpy as np
+
+#: The largest response body accepted from an HTTP backend, in bytes.
+MAX_BODY = 8 * 2**20
 
 
 class BackendError(RuntimeError):
@@ -47,33 +61,85 @@ class OpenAICompatible:
     def __init__(self, base_url: str, model: str, timeout: float = 60.0, api_key: str | None = None) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
+        parts = urllib.parse.urlsplit(base_url)
+        if not parts.hostname:
+            raise ValueError(f"base_url has no host name, got {base_url!r}")
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"model must be a non-empty string (the name the server expects), got {model!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if api_key is not None and (not isinstance(api_key, str) or not api_key or "\n" in api_key):
+            raise ValueError("api_key must be a non-empty one-line string")
+        if api_key and parts.scheme == "http" and not _is_local(parts.hostname):
+            warnings.warn(f"an API key is sent in clear text over http:// to {parts.hostname}; use https://",
+                          UserWarning, stacklevel=2)
         self.base_url, self.model, self.timeout, self._api_key = base_url.rstrip("/"), model, float(timeout), api_key
+        self._parts = urllib.parse.urlsplit(self.base_url)
 
     @property
     def model_id(self) -> str:
         return f"openai-compatible:{self.base_url}:{self.model}"
 
     def _post(self, body: dict) -> dict:
+        """One POST to ``/completions`` within one overall deadline; the JSON object it answers."""
         url = f"{self.base_url}/completions"
+        parts = self._parts
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        request = urllib.request.Request(url, data=json.dumps({"model": self.model, **body}).encode("utf-8"),
-                                         headers=headers, method="POST")
+        data = json.dumps({"model": self.model, **body}).encode("utf-8")
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = kind(parts.hostname, parts.port, timeout=self.timeout)
+        expired = threading.Event()
+
+        def stop() -> None:  # the deadline: close the socket under a read that is still waiting (a trickle)
+            expired.set()
+            sock = conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(2)
+                except OSError:
+                    pass
+
+        timer = threading.Timer(self.timeout, stop)
+        timer.daemon = True
+        deadline = time.monotonic() + self.timeout
+        timer.start()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as err:
-            detail = err.read().decode("utf-8", errors="replace")[:300]
-            raise BackendError(f"{url} answered HTTP {err.code}: {detail}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as err:
-            reason = getattr(err, "reason", err)
-            raise BackendError(f"could not reach {url} within {self.timeout:.0f} s ({reason}); is the server "
-                               f"running?") from None
+            conn.request("POST", f"{parts.path}/completions", body=data, headers=headers)
+            response = conn.getresponse()
+            chunks, size = [], 0
+            while chunk := response.read1(65536):
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise BackendError(f"{url} sent more than {MAX_BODY} bytes; refused")
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+        except BackendError:
+            raise
+        except (OSError, http.client.HTTPException, TimeoutError) as err:
+            why = f"no complete answer within {self.timeout:g} s" if expired.is_set() else str(err) or type(err).__name__
+            raise BackendError(f"could not reach {url} ({why}); is the server running?") from None
+        finally:
+            timer.cancel()
+            conn.close()
+        if expired.is_set():
+            raise BackendError(f"could not reach {url} (no complete answer within {self.timeout:g} s)")
+        if 300 <= response.status < 400:
+            raise BackendError(f"{url} answered HTTP {response.status} (a redirect to "
+                               f"{response.getheader('Location')!r}); redirects are not followed, so that the API "
+                               "key is never sent to another host: point base_url at the final address")
+        if response.status != 200:
+            raise BackendError(f"{url} answered HTTP {response.status}: {raw[:300].decode('utf-8', 'replace')}")
+        try:
+            reply = json.loads(raw.decode("utf-8"))
         except ValueError as err:
             raise BackendError(f"{url} did not answer with JSON: {err}") from None
+        if not isinstance(reply, dict):
+            raise BackendError(f"{url} answered JSON that is not an object: {str(reply)[:300]}")
+        return reply
 
     def tokenize(self, text: str) -> list[int]:
         raise NotImplementedError("the OpenAI-compatible API has no tokenizer endpoint")
@@ -87,6 +153,8 @@ class OpenAICompatible:
             text = reply["choices"][0]["text"]
         except (KeyError, IndexError, TypeError):
             raise BackendError(f"unexpected completion body: {str(reply)[:300]}") from None
+        if not isinstance(text, str):
+            raise BackendError(f"the completion's text is not a string: {str(text)[:300]}")
         cuts = [text.find(s) for s in stop if s in text]  # servers differ in whether they apply `stop` exactly
         return text[: min(cuts)] if cuts else text
 
@@ -101,7 +169,17 @@ class OpenAICompatible:
             except (KeyError, IndexError, TypeError):
                 raise BackendError("the server did not return the prompt's token log-probs (echo + logprobs); "
                                    "scoring needs e.g. llama.cpp's server or vLLM") from None
-            picked = [v for o, v in zip(offsets, values) if len(prompt) <= o < len(full) and v is not None]
+            if not isinstance(offsets, list) or not isinstance(values, list) or len(offsets) != len(values):
+                raise BackendError("the server's log-probs are not two lists of equal length")
+            picked = []
+            for o, v in zip(offsets, values):
+                if isinstance(o, bool) or not isinstance(o, int):
+                    raise BackendError(f"a token offset is not an integer: {o!r}")
+                if not len(prompt) <= o < len(full) or v is None:
+                    continue
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v > 0:
+                    raise BackendError(f"the server returned an invalid log-prob {v!r} (finite and <= 0 expected)")
+                picked.append(float(v))
             if not picked:
                 raise BackendError("the server returned no log-probs for the continuation")
             scores.append(float(sum(picked)))
@@ -109,6 +187,16 @@ class OpenAICompatible:
 
     def __repr__(self) -> str:
         return f"OpenAICompatible({self.base_url!r}, model={self.model!r}, timeout={self.timeout})"
+
+
+def _is_local(host: str) -> bool:
+    """``localhost`` or a loopback address: traffic that does not leave this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class LlamaCpp:

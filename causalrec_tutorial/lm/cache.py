@@ -4,11 +4,18 @@ An entry is keyed by a hash of everything that determines the result: the model 
 the settings, the prompt's version and the input. Values are NumPy arrays (an encoder's vectors) or JSON values
 (a generator's text, a list of scores). Each entry is one file::
 
-    <cache_dir>/lm/<namespace>/<key[:2]>/<key>.bin  =  MAGIC | kind (1 byte) | sha256(payload) | payload
+    <cache_dir>/lm/<namespace>/<key[:2]>/<key>.bin  =  MAGIC | kind (1 byte) | key (64 bytes) | digest | payload
+
+with ``digest = sha256(namespace | key | kind | payload)``: an entry records the key it was written for, and its
+checksum covers its namespace (``"encoder"``, ``"generator"``), so a file copied or renamed to another key or
+namespace is refused like a damaged one. Keys must be the hex digests :func:`make_key` returns.
 
 Writes go to a temporary file in the same folder and are then moved into place with ``os.replace``, which is
 atomic: a reader sees a complete old entry, a complete new one, or none, even with several writers at once. A
-file whose checksum does not match (a torn or damaged file) is treated as a miss, deleted and recomputed.
+file whose checksum does not match (a torn or damaged file) is treated as a miss, deleted and recomputed. A folder
+that cannot be written (read-only, full) makes :meth:`DiskCache.set` warn once and return ``False``: the value is
+computed and returned, just not kept. Temporary files left by a killed writer are removed by :func:`size` and
+:func:`clear` once they are an hour old.
 
     store = crt.lm.cache.DiskCache("encoder")
     key = crt.lm.cache.make_key("minilm@sha", {"max_length": 256}, "", "some text")
@@ -28,6 +35,7 @@ import os
 import pathlib
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,9 +45,11 @@ import numpy as np
 
 from .. import config
 
-MAGIC = b"CRTLMC2\n"
+MAGIC = b"CRTLMC3\n"
 _KIND_ARRAY, _KIND_JSON = b"a", b"j"
-_HEADER = len(MAGIC) + 1 + 32
+_KEY = 64
+_HEADER = len(MAGIC) + 1 + _KEY + 32
+_TMP_MAX_AGE = 3600.0  # seconds after which a temporary file is a leftover of a killed writer
 _SUFFIX = ".bin"
 _HEX = frozenset("0123456789abcdef")
 
@@ -132,14 +142,19 @@ class DiskCache:
         """The folder of this namespace (resolved at use, so ``CAUSALREC_CACHE_DIR`` may change in between)."""
         return self._directory if self._directory is not None else root() / self.namespace
 
+    def _digest(self, key: str, kind: bytes, payload: bytes) -> bytes:
+        head = f"{self.namespace}\n{key}\n".encode("ascii") + kind
+        return hashlib.sha256(head + payload).digest()
+
     def _path(self, key: str) -> pathlib.Path:
         return pathlib.Path(os.path.join(self.directory, _check_key(key)[:2], key + _SUFFIX))
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: Any = None, valid: Callable[[Any], bool] | None = None) -> Any:
         """The value stored under ``key``, or ``default`` when there is none or the entry is damaged.
 
-        A damaged entry (wrong magic bytes or checksum, e.g. a file cut short) is deleted, counted in
-        :attr:`corrupt_entries` and reported with a ``RuntimeWarning``; the caller then recomputes.
+        A damaged entry (wrong magic bytes, recorded key or checksum, e.g. a file cut short or copied under another
+        name; or a value that ``valid`` rejects, e.g. a NaN vector) is deleted, counted in :attr:`corrupt_entries`
+        and reported with a ``RuntimeWarning``; the caller then recomputes.
         """
         path = os.path.join(self.directory, _check_key(key)[:2], key + _SUFFIX)
         try:
@@ -147,14 +162,18 @@ class DiskCache:
                 blob = handle.read()
         except (FileNotFoundError, NotADirectoryError):
             return default
-        kind, digest, payload = blob[len(MAGIC):len(MAGIC) + 1], blob[len(MAGIC) + 1:_HEADER], blob[_HEADER:]
-        ok = (blob[: len(MAGIC)] == MAGIC and kind in (_KIND_ARRAY, _KIND_JSON)
-              and hashlib.sha256(payload).digest() == digest)
+        m = len(MAGIC)
+        kind, recorded, digest = blob[m:m + 1], blob[m + 1:m + 1 + _KEY], blob[m + 1 + _KEY:_HEADER]
+        payload = blob[_HEADER:]
+        ok = (blob[:m] == MAGIC and kind in (_KIND_ARRAY, _KIND_JSON) and recorded == key.encode("ascii")
+              and self._digest(key, kind, payload) == digest)
         if ok:
             try:
-                return _decode(kind, payload)
+                value = _decode(kind, payload)
+                if valid is None or valid(value):
+                    return value
             except (ValueError, TypeError, UnicodeDecodeError):
-                ok = False
+                pass
         self.corrupt_entries += 1
         warnings.warn(f"damaged cache entry {path} removed; it will be recomputed", RuntimeWarning, stacklevel=2)
         pathlib.Path(path).unlink(missing_ok=True)
@@ -182,7 +201,7 @@ class DiskCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
-                handle.write(MAGIC + kind + hashlib.sha256(payload).digest() + payload)
+                handle.write(MAGIC + kind + key.encode("ascii") + self._digest(key, kind, payload) + payload)
             os.replace(tmp, path)
         except OSError as err:  # read-only folder, full disk, ...: compute without caching
             if tmp is not None:
@@ -199,10 +218,15 @@ class DiskCache:
             raise
         return True
 
-    def get_or_compute(self, key: str, compute: Callable[[], Any]) -> Any:
-        """The cached value for ``key``; on a miss (or a damaged entry) call ``compute()``, store and return it."""
+    def get_or_compute(self, key: str, compute: Callable[[], Any], valid: Callable[[Any], bool] | None = None
+                       ) -> Any:
+        """The cached value for ``key``; on a miss (or a damaged entry) call ``compute()``, store and return it.
+
+        ``valid`` (optional) checks a value read back (see :meth:`get`); ``compute`` must check its own result, since
+        whatever it returns is stored.
+        """
         sentinel = object()
-        value = self.get(key, sentinel)
+        value = self.get(key, sentinel, valid)
         if value is sentinel:
             value = compute()
             self.set(key, value)
@@ -224,14 +248,21 @@ class DiskCache:
 
 
 def _size(folder: pathlib.Path) -> CacheSize:
+    """Entries and their bytes; temporary files older than an hour (a killed writer's) are removed on the way."""
     entries = total = 0
     if folder.is_dir():
-        for path in folder.rglob(f"*{_SUFFIX}"):
+        now = time.time()
+        for path in folder.rglob("*"):
             try:
-                total += path.stat().st_size
-            except FileNotFoundError:  # removed by a concurrent clear()
+                stat = path.stat()
+                if path.name.endswith(".tmp") and now - stat.st_mtime > _TMP_MAX_AGE:
+                    path.unlink()
+                    continue
+            except OSError:  # removed by a concurrent clear(), or a read-only folder
                 continue
-            entries += 1
+            if path.suffix == _SUFFIX:
+                total += stat.st_size
+                entries += 1
     return CacheSize(entries, total)
 
 

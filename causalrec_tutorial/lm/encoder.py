@@ -463,8 +463,8 @@ class TextEncoder:
         keys = [_cache.make_key(model.model_id, settings, "", t) for t in texts] if self.cache else None
         todo: dict[str, list[int]] = {}  # distinct texts still to compute -> their rows
         for i, text in enumerate(texts):
-            hit = self.cache.get(keys[i]) if self.cache else None
-            if hit is not None and hit.shape == (self.dim,):
+            hit = self.cache.get(keys[i], valid=self._valid_vector) if self.cache else None
+            if hit is not None:
                 out[i] = hit
             else:
                 todo.setdefault(text, []).append(i)
@@ -475,9 +475,14 @@ class TextEncoder:
             for text, vec in zip(missing, vectors):
                 rows = todo[text]
                 out[rows] = vec
-                if self.cache:
+                if self.cache and np.isfinite(vec).all():  # a non-finite vector is returned, never stored
                     self.cache.set(keys[rows[0]], vec)
         return out
+
+    def _valid_vector(self, value) -> bool:
+        """A cached vector is used only if it is what encode() stores: finite floats of shape (dim,)."""
+        return (isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.shape == (self.dim,)
+                and bool(np.isfinite(value).all()))
 
     def __repr__(self) -> str:
         return f"TextEncoder(model={MINILM_ID!r}, batch_size={self.batch_size}, max_length={self.max_length})"

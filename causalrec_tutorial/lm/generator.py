@@ -23,6 +23,7 @@ Book: appendix_a_language_models.ipynb, sec-lm-generator
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import threading
 import time
@@ -32,6 +33,7 @@ import numpy as np
 
 from .. import config
 from . import cache as _cache
+from .backends import BackendError
 from . import gemma as _gemma
 
 #: Longest prompt plus new tokens (or plus the longest continuation) that ``generate`` and ``score`` accept.
@@ -427,11 +429,19 @@ class TextGenerator:
             raise AttributeError(f"{self.backend!r} has no keras-hub model")
         return self.backend.model
 
-    def _cached(self, kind: str, settings: dict, prompt_version: str, value, compute):
+    def _cached(self, kind: str, settings: dict, prompt_version: str, value, compute, valid):
+        """``compute()`` through the disk cache; a result that ``valid`` rejects is never stored (BackendError)."""
+
+        def checked():
+            result = compute()
+            if not valid(result):
+                raise BackendError(f"{self.backend!r} returned an invalid {kind} result: {str(result)[:200]}")
+            return result
+
         if self.cache is None:
-            return compute()
+            return checked()
         key = _cache.make_key(self.backend.model_id, {"kind": kind, **settings}, prompt_version, value)
-        return self.cache.get_or_compute(key, compute)
+        return self.cache.get_or_compute(key, checked, valid)
 
     def tokenize(self, text: str) -> list[int]:
         """The model's token ids for ``text`` (without ``<bos>``).
@@ -472,7 +482,8 @@ class TextGenerator:
                 raise ValueError("stop strings must not be empty")
         settings = {"decoding": "greedy", "max_new_tokens": int(max_new_tokens), "stop": sorted(stops)}
         return self._cached("generate", settings, prompt_version, prompt,
-                            lambda: self.backend.generate(prompt, int(max_new_tokens), stops))
+                            lambda: self.backend.generate(prompt, int(max_new_tokens), stops),
+                            lambda text: isinstance(text, str))
 
     def score(self, prompt: str, continuations: Sequence[str], prompt_version: str = "") -> np.ndarray:
         """Log-likelihood of each continuation after ``prompt``: the sum of its tokens' log-probabilities.
@@ -504,8 +515,12 @@ class TextGenerator:
                 raise ValueError(f"continuations[{i}] is empty")
         if not continuations:
             return np.zeros(0, dtype=np.float64)
+        n = len(continuations)
         scores = self._cached("score", {"reduction": "sum"}, prompt_version, [prompt, continuations],
-                              lambda: list(self.backend.score(prompt, continuations)))
+                              lambda: [float(s) for s in self.backend.score(prompt, continuations)],
+                              lambda s: isinstance(s, list) and len(s) == n and all(
+                                  isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                  and v <= 0 for v in s))
         return np.array(scores, dtype=np.float64)
 
     def __repr__(self) -> str:

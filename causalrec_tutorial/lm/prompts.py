@@ -12,6 +12,7 @@ Book: appendix_a_language_models.ipynb, sec-lm-generator
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,11 @@ def _items(items: Sequence[str]) -> str:
     items = list(items)
     if not items or not all(isinstance(i, str) and i.strip() for i in items):
         raise ValueError("items must be a non-empty sequence of non-empty strings")
-    return "; ".join(i.strip() for i in items)
+    return "; ".join(_LINE_BREAKS.sub(" ", i).strip() for i in items)
+
+
+# Characters that end a line (str.splitlines' set): a field value must not add a line to a few-shot prompt.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
 @dataclass(frozen=True)
