@@ -8,6 +8,7 @@ distribution, a history of item ids) stays in that concept's module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "check_weights",
     "float_array",
     "id_array",
+    "id_pairs",
     "index_array",
     "matrix",
     "vector",
@@ -42,10 +44,14 @@ def _is_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
 
 
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as an ``int`` if it is an integer (not a bool) of at least ``minimum``, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+def check_int(name: str, value: Any, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as an ``int`` if it is an integer (not a bool) in ``[minimum, maximum]``, else ``ValueError``."""
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum
+            or (maximum is not None and value > maximum)):
+        if maximum is not None:
+            what = f"an integer in [{minimum}, {maximum}]"
+        else:
+            what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return int(value)
 
@@ -65,17 +71,25 @@ def check_number(
     ``low``/``high`` are inclusive unless ``low_open``/``high_open``; ``None`` leaves that side unbounded. The
     message names the argument, the interval and ``what`` the number means.
     """
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
-    interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+    if low == 0 and high is None:
+        desc = "a positive number" if low_open else "a non-negative number"
+    elif low is None and high is None:
+        desc = "a finite number"
+    else:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
+        desc = f"a number in {left}{lo}, {hi}{right}"
     about = f" ({what})" if what else ""
-    if not _is_number(value) or not np.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite number in {interval}{about}, got {value!r}")
-    v = float(value)
-    if (low is not None and (v <= low if low_open else v < low)) or (
-        high is not None and (v >= high if high_open else v > high)
-    ):
-        raise ValueError(f"{name} must be in {interval}{about}, got {value!r}")
+    ok = _is_number(value) and np.isfinite(float(value))
+    v = float(value) if ok else math.nan
+    if ok and low is not None:
+        ok = v > low if low_open else v >= low
+    if ok and high is not None:
+        ok = v < high if high_open else v <= high
+    if not ok:
+        raise ValueError(f"{name} must be {desc}{about}, got {value!r}")
     return v
 
 
@@ -197,14 +211,14 @@ def check_range(name: str, arr: np.ndarray, low: float, high: float, low_open: b
         )
 
 
-def check_columns(df: Any, name: str, cols: Sequence[str]) -> None:
-    """``ValueError`` unless ``df`` is a non-empty DataFrame with every column in ``cols``."""
+def check_columns(df: Any, name: str, cols: Sequence[str], allow_empty: bool = False) -> None:
+    """``ValueError`` unless ``df`` is a DataFrame with every column in ``cols`` (and rows, unless ``allow_empty``)."""
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; it has {list(df.columns)}")
-    if len(df) == 0:
+    if len(df) == 0 and not allow_empty:
         raise ValueError(f"{name} is empty")
 
 
@@ -218,6 +232,15 @@ def id_array(name: str, x: Any, n: int | None, what: str) -> np.ndarray:
         bounds = f"[0, {n})" if n is not None else "[0, inf): ids are non-negative"
         raise ValueError(f"{name} has {what} ids outside {bounds}, e.g. {bad}")
     return arr.astype(np.int64)
+
+
+def id_pairs(users: Any, items: Any, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """(user, item) id arrays of equal length, flattened, each in its catalogue's range."""
+    u = id_array("users", users, n_users, "user").ravel()
+    i = id_array("items", items, n_items, "item").ravel()
+    if len(u) != len(i):
+        raise ValueError(f"users and items must have the same length, got {len(u)} and {len(i)}")
+    return u, i
 
 
 def index_array(name: str, x: Any, n: int, size: int, what: str) -> np.ndarray:

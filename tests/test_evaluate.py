@@ -454,7 +454,7 @@ def test_slot_probabilities_are_consistent(small_world):
     assert mixed.clicks == pytest.approx(
         0.7 * world.policy_value(scores).clicks + 0.3 * world.policy_value("logging").clicks
     )
-    with pytest.raises(ValueError, match="logging_share must be in"):
+    with pytest.raises(ValueError, match="logging_share must be a number in"):
         E.slot_distribution(world, scores, logging_share=1.5)
     with pytest.raises(ValueError, match="lack column"):
         E.slot_probability(world, scores, imp.drop(columns=C.POSITION))

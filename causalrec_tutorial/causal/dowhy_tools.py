@@ -1,6 +1,6 @@
 r"""DoWhy on the shop: a quiet context, a causal model from a graph, estimators with intervals, refuters.
-
 Book: 04_causal_graphs.ipynb, sec-causal-dowhy, sec-causal-refute
+
 """
 
 from __future__ import annotations
@@ -180,8 +180,3 @@ def refute_dowhy(model, estimand, estimate, method_name: str, rng: np.random.Gen
     arr = np.asarray(effects)
     return {"refuter": method_name, "estimate": float(estimate.value), "new_effect": float(arr.mean()),
             "low": float(np.quantile(arr, 0.025)), "high": float(np.quantile(arr, 0.975))}
-
-
-# ----- text as a confounder proxy --------------------------------------------------------------------------------------
-
-

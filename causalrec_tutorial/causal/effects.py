@@ -1,6 +1,6 @@
 r"""Effect estimates with intervals: weighting and regression estimators of the ATT, and the shop's analysis table.
-
 Book: 04_causal_graphs.ipynb, sec-causal-dowhy, sec-causal-hetero
+
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .. import columns as C
-from .._checks import check_finite, check_int
+from .._checks import check_columns, check_finite, check_fraction, check_int
 
 __all__ = ["EffectEstimate", "att_weighted", "estimate_regression_att", "shop_frame"]
 
@@ -47,8 +47,7 @@ class EffectEstimate:
 
 
 def _z(confidence: float) -> float:
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    confidence = check_fraction("confidence", confidence, "the level of the interval, e.g. 0.95")
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
@@ -165,11 +164,8 @@ def estimate_regression_att(data: pd.DataFrame, treatment: str, outcome: str, co
     Book: 04_causal_graphs.ipynb, sec-causal-dowhy
     """
     names = [treatment, outcome, *covariates, *spline, *([weight] if weight else []), *([cluster] if cluster else [])]
-    missing = [c for c in names if c not in data.columns]
-    if missing:
-        raise ValueError(f"data lacks the columns {missing}")
-    if isinstance(n_knots, bool) or not isinstance(n_knots, (int, np.integer)) or n_knots < 2:
-        raise ValueError(f"n_knots must be an integer >= 2, got {n_knots!r}")
+    check_columns(data, "data", names)
+    check_int("n_knots", n_knots, 2)
     t = data[treatment].to_numpy()
     if not np.isin(t, (0, 1)).all():
         raise ValueError(f"{treatment} must hold only 0 and 1")
@@ -244,6 +240,8 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
     if period not in ("early", "late"):
         raise ValueError(f"period must be 'early' or 'late', got {period!r}")
     check_int("n_strata", n_strata)
+    if not hasattr(world, "logs") or not hasattr(world, "logging_probabilities"):
+        raise TypeError(f"world must be a causalrec_tutorial.world.ShopWorld, got {type(world).__name__}")
     logs = world.logs(period)
     pairs = logs.pairs
     if n_sessions is not None:
@@ -287,9 +285,6 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
         "tau": te.mean_examination * world.uplift[u, i],
     })
     return out
-
-
-# ----- DoWhy ----------------------------------------------------------------------------------------------------------
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:

@@ -1,6 +1,6 @@
 r"""Causal graphs of a recommender: one function per standard DAG, a validator, drawing, the backdoor criterion.
-
 Book: 04_causal_graphs.ipynb, sec-causal-dag, sec-causal-backdoor, sec-causal-mediator, sec-causal-collider
+
 """
 
 from __future__ import annotations
@@ -238,8 +238,3 @@ def is_backdoor_adjustment(graph: nx.DiGraph, treatment: str, outcome: str, adju
     cut = graph.copy()
     cut.remove_edges_from(list(graph.out_edges(treatment)))
     return nx.is_d_separator(cut, {treatment}, {outcome}, adjust)
-
-
-# ----- estimates ------------------------------------------------------------------------------------------------------
-
-

@@ -1,6 +1,6 @@
 r"""A confounder stated only in item text: embeddings reduced to covariates, an adjusted estimate, a simulation.
-
 Book: 04_causal_graphs.ipynb, sec-causal-text
+
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from scipy import special
 
 from .. import columns as C
 from .effects import EffectEstimate, _design, att_weighted
+from .._checks import check_int
 
 __all__ = ["estimate_text_adjusted", "reduce_embeddings", "simulate_text_confounding"]
 
@@ -44,9 +45,7 @@ def reduce_embeddings(embeddings, n_components: int = 8, target=None, rng: np.ra
     emb = np.asarray(embeddings, dtype=float)
     if emb.ndim != 2 or not np.isfinite(emb).all():
         raise ValueError(f"embeddings must be a finite 2-d array (n_items, d), got shape {emb.shape}")
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or not (
-            1 <= n_components <= min(emb.shape)):
-        raise ValueError(f"n_components must be an integer in [1, {min(emb.shape)}], got {n_components!r}")
+    check_int("n_components", n_components, 1, min(emb.shape))
     if target is None:
         z = PCA(int(n_components), svd_solver="full").fit_transform(emb)
     else:
@@ -157,8 +156,7 @@ def simulate_text_confounding(world, rng: np.random.Generator, n: int = 60_000, 
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
-        raise ValueError(f"n must be an integer >= 10, got {n!r}")
+    check_int("n", n, 10)
     if not 0 <= effect <= 0.5:
         raise ValueError(f"effect must be in [0, 0.5], got {effect!r}")
     items, users = world.items.iloc[: world.n_items], world.users

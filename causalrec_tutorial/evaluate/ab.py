@@ -1,6 +1,6 @@
 """A/B tests: differences in means with Welch or cluster-robust CIs, and the sample size a test needs.
-
 Book: 02_the_data.ipynb, sec-shop-ab-test; 06_evaluation.ipynb, sec-eval-ab; 07_case_study.ipynb.
+
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import special
 
 from .. import columns as C
-from .._checks import check_fraction, vector
+from .._checks import check_fraction, check_number, vector
 from ..world import ABTestResult
 
 ArrayLike = Any  # numpy array, pandas Series or a sequence of numbers
@@ -251,8 +251,7 @@ def sample_size(
     Book: 06_evaluation.ipynb, sec-eval-sample-size
     """
     p1 = check_fraction("baseline", baseline, "the control arm's proportion")
-    if isinstance(mde, bool) or not isinstance(mde, (int, float, np.integer, np.floating)) or not mde > 0:
-        raise ValueError(f"mde must be a positive number (the smallest difference worth detecting), got {mde!r}")
+    mde = check_number("mde", mde, 0.0, None, low_open=True, what="the smallest difference worth detecting")
     delta = float(mde) * p1 if relative else float(mde)
     p2 = p1 + delta
     if not p2 < 1:
@@ -275,8 +274,7 @@ def sample_size_for_mean(std: float, mde: float, alpha: float = 0.05, power: flo
 
     Book: 06_evaluation.ipynb, sec-eval-sample-size
     """
-    for name, x in (("std", std), ("mde", mde)):
-        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not x > 0:
-            raise ValueError(f"{name} must be a positive number, got {x!r}")
+    std = check_number("std", std, 0.0, None, low_open=True, what="the per-unit standard deviation")
+    mde = check_number("mde", mde, 0.0, None, low_open=True, what="the smallest difference worth detecting")
     za, zb = _z_alpha_power(alpha, power)
     return int(math.ceil(2 * (za + zb) ** 2 * float(std) ** 2 / float(mde) ** 2 - 1e-9))

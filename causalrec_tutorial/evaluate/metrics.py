@@ -1,7 +1,7 @@
 """Ranking metrics: precision, recall, MAP and nDCG at k, catalogue coverage and average popularity.
+Book: 03_interest_extraction.ipynb, sec-interest-movielens; 06_evaluation.ipynb, sec-eval-ranking.
 
 Conventions for ``recommendations`` and ``truth`` are in the :mod:`causalrec_tutorial.evaluate` docstring.
-Book: 03_interest_extraction.ipynb, sec-interest-movielens; 06_evaluation.ipynb, sec-eval-ranking.
 """
 
 from __future__ import annotations
@@ -341,6 +341,3 @@ def average_popularity(recommendations: Any, popularity: ArrayLike, k: int | Non
     if not keep.any():
         raise ValueError("recommendations are all empty lists: expected at least one recommended item")
     return float(np.mean(sums[keep] / counts[keep]))
-
-
-# ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Off-policy estimators (DM, IPS, SNIPS, DR) with bootstrap CIs, and the Open Bandit Pipeline's policy and model.
+Book: 06_evaluation.ipynb, sec-eval-ope, sec-eval-obd; 07_case_study.ipynb.
 
 Setting and formulas are in the :mod:`causalrec_tutorial.evaluate` docstring.
-Book: 06_evaluation.ipynb, sec-eval-ope, sec-eval-obd; 07_case_study.ipynb.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Target policies in the simulated shop: per-slot probabilities of a ranking, and the exact value of a mixture.
+Book: 06_evaluation.ipynb, sec-eval-ope-shop, sec-eval-leaderboard; 07_case_study.ipynb, sec-case-lists.
 
 The recipe is in :func:`slot_probability`; the truth comes from :class:`~causalrec_tutorial.world.ShopWorld`.
-Book: 06_evaluation.ipynb, sec-eval-ope-shop, sec-eval-leaderboard; 07_case_study.ipynb, sec-case-lists.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import columns as C
 from ..world import PolicyValue, ShopWorld
+from .._checks import check_number
 
 __all__ = ["mixture_value", "slot_distribution", "slot_probability"]
 
@@ -48,12 +49,8 @@ def _ranking(world: ShopWorld, policy: Any, period: str) -> np.ndarray | None:
 
 
 def _check_share(logging_share: Any) -> float:
-    if isinstance(logging_share, bool) or not isinstance(logging_share, (int, float, np.integer, np.floating)):
-        raise ValueError(f"logging_share must be a number in [0, 1], got {logging_share!r}")
-    if not 0 <= float(logging_share) <= 1:
-        raise ValueError(f"logging_share must be in [0, 1] (the share of sessions served by the old recommender), "
-                         f"got {logging_share!r}")
-    return float(logging_share)
+    return check_number("logging_share", logging_share, 0.0, 1.0,
+                        what="the share of sessions served by the old recommender")
 
 
 def slot_distribution(

@@ -1,7 +1,7 @@
 r"""Behaviour → text: a user's events as a readable, deterministic prompt, and item texts for the encoder.
+Book: 03_interest_extraction.ipynb, sec-interest-text
 
 The event weights (:data:`EVENT_WEIGHTS`) are shared by every pooling method.
-Book: 03_interest_extraction.ipynb, sec-interest-text
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .._checks import check_int
+from .._checks import check_columns, check_int
 
 __all__ = ["EVENT_WEIGHTS", "clean_title", "item_texts", "serialize_history"]
 
@@ -40,6 +40,7 @@ def clean_title(title: Any, max_chars: int = 80) -> str:
     """
     if not isinstance(title, str):
         raise TypeError(f"a title must be a str, got {type(title).__name__}")
+    max_chars = check_int("max_chars", max_chars, 2)
     text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", title)).split())
     if len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
@@ -89,11 +90,7 @@ def serialize_history(
 
     Book: 03_interest_extraction.ipynb, sec-interest-text
     """
-    if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"events must be a DataFrame, got {type(events).__name__}")
-    missing = [c for c in (C.ITEM, C.EVENT) if c not in events.columns]
-    if missing:
-        raise ValueError(f"events lacks column(s) {missing}; it has {list(events.columns)}")
+    check_columns(events, "events", [C.ITEM, C.EVENT], allow_empty=True)
     check_int("max_events", max_events)
     df = events if include_views else events[events[C.EVENT] != "view"]
     if df.empty:
@@ -144,10 +141,3 @@ def item_texts(items: pd.DataFrame) -> list[str]:
         genres = items[C.GENRES].fillna("").str.replace("|", ", ", regex=False)
         return (titles + years + ": " + genres).tolist()
     return titles.tolist()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 2. Pooling
-# ---------------------------------------------------------------------------------------------------------------
-
-

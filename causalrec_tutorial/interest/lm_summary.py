@@ -1,6 +1,6 @@
 r"""LM interest summaries: a few keywords from the generator, embedded by the encoder into a user vector.
-
 Book: 03_interest_extraction.ipynb, sec-interest-lm
+
 """
 
 from __future__ import annotations
@@ -85,10 +85,3 @@ def lm_interest_vectors(
         summaries[int(u)] = summarize_interests([titles[i] for i in recent], generator, template, max_new_tokens)
     vectors = encoder.encode([s if s else "(nothing)" for s in summaries.values()])
     return summaries, np.asarray(vectors)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 4. The Keras sequence model
-# ---------------------------------------------------------------------------------------------------------------
-
-

@@ -1,6 +1,6 @@
 r"""User interest vectors by pooling item-text embeddings (mean, recency-weighted, multi-interest), and item scores.
-
 Book: 03_interest_extraction.ipynb, sec-interest-pooling, sec-interest-embeddings
+
 """
 
 from __future__ import annotations
@@ -12,21 +12,24 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .._checks import check_embeddings, check_history, check_int, check_weights, id_array
+from .._checks import (
+    check_columns,
+    check_embeddings,
+    check_history,
+    check_int,
+    check_number,
+    check_weights,
+    id_array,
+    matrix,
+)
 from .history import EVENT_WEIGHTS
 
 __all__ = ["MultiInterest", "interest_vectors", "pool_mean", "pool_multi", "pool_recency", "score_items"]
 
 
-
 def _unit(x: np.ndarray, axis: int = -1) -> np.ndarray:
     norm = np.linalg.norm(x, axis=axis, keepdims=True)
     return x / np.maximum(norm, 1e-12)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 1. Behaviour -> text
-# ---------------------------------------------------------------------------------------------------------------
 
 
 def pool_mean(history: Sequence[int], item_embeddings: np.ndarray, weights: Sequence[float] | None = None
@@ -74,9 +77,7 @@ def pool_recency(
 
     Book: 03_interest_extraction.ipynb, sec-interest-pooling
     """
-    if (isinstance(half_life, bool) or not isinstance(half_life, (int, float, np.integer, np.floating))
-            or not half_life > 0):
-        raise ValueError(f"half_life must be a positive number, got {half_life!r}")
+    half_life = check_number("half_life", half_life, 0.0, None, low_open=True, what="in days, or in events")
     emb = check_embeddings(item_embeddings)
     ids = check_history(history, len(emb))
     if ages is None:
@@ -204,9 +205,7 @@ def interest_vectors(
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     check_int("n_interests", n_interests)
     emb = check_embeddings(item_embeddings)
-    missing = [c for c in (C.USER, C.ITEM) if c not in events.columns]
-    if missing:
-        raise ValueError(f"events lacks column(s) {missing}; it has {list(events.columns)}")
+    check_columns(events, "events", [C.USER, C.ITEM], allow_empty=True)
     weights_by_kind = EVENT_WEIGHTS if event_weights is None else dict(event_weights)
     if C.EVENT in events.columns:
         w_all = events[C.EVENT].map(weights_by_kind).fillna(0.0).to_numpy(np.float64)
@@ -256,9 +255,9 @@ def score_items(user_vectors: np.ndarray, item_embeddings: np.ndarray) -> np.nda
 
     Book: 03_interest_extraction.ipynb, sec-interest-pooling
     """
-    U = np.asarray(user_vectors, dtype=np.float64)
+    U = matrix("user_vectors", user_vectors, ndim=(2, 3))
     emb = check_embeddings(item_embeddings)
-    if U.shape[-1] != emb.shape[1] or U.ndim not in (2, 3):
+    if U.shape[-1] != emb.shape[1]:
         raise ValueError(f"user vectors {U.shape} and item embeddings {emb.shape} do not match")
     if U.ndim == 2:
         return U @ emb.T
@@ -267,5 +266,3 @@ def score_items(user_vectors: np.ndarray, item_embeddings: np.ndarray) -> np.nda
     s[empty] = -np.inf
     best = s.max(axis=1)
     return np.where(np.isfinite(best), best, 0.0)
-
-

@@ -1,6 +1,6 @@
 r"""Reading user vectors against the truth: per-category profiles and their rank agreement with true interests.
-
 Book: 03_interest_extraction.ipynb, sec-interest-truth
+
 """
 
 from __future__ import annotations
@@ -156,10 +156,3 @@ def interest_agreement(
         den = np.sqrt((rp**2).sum(axis=1) * (rw**2).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 3. LM summaries
-# ---------------------------------------------------------------------------------------------------------------
-
-

@@ -1,6 +1,6 @@
 r"""A Keras sequence model (GRU or LSTM) of next interactions, with a text-initialised or an ID-only item table.
-
 Book: 03_interest_extraction.ipynb, sec-interest-sequence, sec-interest-movielens
+
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_history, check_int, id_array
+from .._checks import check_history, check_int, check_number, id_array
 from ..config import import_keras
 
 __all__ = ["SequenceModel", "fit_sequence_model", "next_item_sequences"]
@@ -217,11 +217,9 @@ def fit_sequence_model(
     for name, value in (("n_items", n_items), ("dim", dim), ("hidden", hidden), ("max_len", max_len),
                         ("epochs", epochs), ("batch_size", batch_size)):
         check_int(name, value)
-    n_train_items = int(n_items if n_train_items is None else n_train_items)
-    if not 1 <= n_train_items <= n_items:
-        raise ValueError(f"n_train_items must be in [1, n_items={n_items}], got {n_train_items}")
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    n_train_items = check_int("n_train_items", n_items if n_train_items is None else n_train_items, 1, n_items)
+    validation_split = check_number("validation_split", validation_split, 0.0, 1.0, high_open=True,
+                                    what="the share of sequences held out")
     seqs = [list(s) for s in (sequences.tolist() if isinstance(sequences, pd.Series) else sequences)]
     for s in seqs:
         if len(s):

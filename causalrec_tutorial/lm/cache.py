@@ -163,6 +163,8 @@ class DiskCache:
         except (FileNotFoundError, NotADirectoryError):
             return default
         m = len(MAGIC)
+        if blob[:m - 2] == MAGIC[:m - 2] and blob[:m] != MAGIC:  # an entry of an older format: a plain miss
+            return default
         kind, recorded, digest = blob[m:m + 1], blob[m + 1:m + 1 + _KEY], blob[m + 1 + _KEY:_HEADER]
         payload = blob[_HEADER:]
         ok = (blob[:m] == MAGIC and kind in (_KIND_ARRAY, _KIND_JSON) and recorded == key.encode("ascii")

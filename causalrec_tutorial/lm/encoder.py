@@ -421,9 +421,7 @@ class TextEncoder:
     def __init__(self, batch_size: int = 32, max_length: int = MAX_LENGTH,
                  cache: bool | _cache.DiskCache = True, progress: bool | None = None) -> None:
         self.batch_size = check_int("batch_size", batch_size)
-        if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or not 3 <= max_length <= MAX_LENGTH:
-            raise ValueError(f"max_length must be an integer in [3, {MAX_LENGTH}], got {max_length!r}")
-        self.max_length = int(max_length)
+        self.max_length = check_int("max_length", max_length, 3, MAX_LENGTH)
         self.cache = _cache.DiskCache("encoder") if cache is True else (cache or None)
         self.progress = progress
 

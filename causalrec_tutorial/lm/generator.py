@@ -35,6 +35,7 @@ from .. import config
 from . import cache as _cache
 from .backends import BackendError
 from . import gemma as _gemma
+from .._checks import check_int
 
 #: Longest prompt plus new tokens (or plus the longest continuation) that ``generate`` and ``score`` accept.
 MAX_CONTEXT = 2048
@@ -472,8 +473,7 @@ class TextGenerator:
         Book: appendix_a_language_models.ipynb, sec-lm-generator
         """
         _check_text(prompt, "prompt")
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
+        max_new_tokens = check_int("max_new_tokens", max_new_tokens)
         stops = [] if stop is None else [stop] if isinstance(stop, str) else list(stop)
         for s in stops:
             if not isinstance(s, str):

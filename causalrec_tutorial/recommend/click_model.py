@@ -1,25 +1,24 @@
 r"""A click model learnt from logged impressions, naive or with inverse-propensity weights (position, exposure).
-
-2. **A click model** (:func:`fit_click_model`, Keras): logit :math:`b + b_u + b_i + \langle p_u, q_i + W x_i\rangle`
-   (biased matrix factorisation; :math:`x_i` an optional item text embedding), trained on logged impressions.
-
-   * ``weighting="naive"``: binary cross-entropy on the clicks of the shown items. It learns
-     :math:`P(\text{click} \mid \text{shown}) = \bar e\,\rho_{ui}` on the pairs the old recommender liked to show,
-     and extrapolates from them to the rest.
-   * ``weighting="ips"``: the relevance-estimation loss of Saito et al. (2020, "Rel-MF"), with two propensities.
-     *Position*: a click in slot :math:`s` is divided by the examination propensity :math:`\hat e_s` (label
-     :math:`y = c / \hat e_s`, so :math:`E[y] = \rho_{ui}`); :math:`\hat e_s` is estimated from the logs by
-     :func:`estimate_examination` — the slot order is uniformly random, so the click rate of slot :math:`s` over
-     that of slot 0 estimates :math:`e_s / e_0` — or given. *Exposure*: each impression is weighted by
-     :math:`1 / \pi_{ui}` (``show_probability``), so the shown pairs stand for all pairs. Both inverse propensities
-     are **clipped at** ``clip`` (default :data:`DEFAULT_CLIP` = 20): :math:`\min(1/\hat e_s, M)` and
-     :math:`\min(1/\pi_{ui}, M)`; the exposure weights are then scaled to mean 1. The loss per row is
-     :math:`w\,[\log(1 + e^{z}) - y z]` (cross-entropy with a soft label, which may exceed 1).
-
-   Early stopping on a validation split *by session* (seeded), ``restore_best_weights``; ``keras.utils.
-   set_random_seed(seed)``; with TensorFlow's op determinism on (``crt.setup_notebook``) two runs are identical.
-
 Book: 05_recommendation_generation.ipynb, sec-gen-click-model, sec-gen-ips
+
+**A click model** (:func:`fit_click_model`, Keras): logit :math:`b + b_u + b_i + \langle p_u, q_i + W x_i\rangle`
+(biased matrix factorisation; :math:`x_i` an optional item text embedding), trained on logged impressions.
+
+* ``weighting="naive"``: binary cross-entropy on the clicks of the shown items. It learns
+  :math:`P(\text{click} \mid \text{shown}) = \bar e\,\rho_{ui}` on the pairs the old recommender liked to show,
+  and extrapolates from them to the rest.
+* ``weighting="ips"``: the relevance-estimation loss of Saito et al. (2020, "Rel-MF"), with two propensities.
+  *Position*: a click in slot :math:`s` is divided by the examination propensity :math:`\hat e_s` (label
+  :math:`y = c / \hat e_s`, so :math:`E[y] = \rho_{ui}`); :math:`\hat e_s` is estimated from the logs by
+  :func:`estimate_examination` — the slot order is uniformly random, so the click rate of slot :math:`s` over
+  that of slot 0 estimates :math:`e_s / e_0` — or given. *Exposure*: each impression is weighted by
+  :math:`1 / \pi_{ui}` (``show_probability``), so the shown pairs stand for all pairs. Both inverse propensities
+  are **clipped at** ``clip`` (default :data:`DEFAULT_CLIP` = 20): :math:`\min(1/\hat e_s, M)` and
+  :math:`\min(1/\pi_{ui}, M)`; the exposure weights are then scaled to mean 1. The loss per row is
+  :math:`w\,[\log(1 + e^{z}) - y z]` (cross-entropy with a soft label, which may exceed 1).
+
+Early stopping on a validation split *by session* (seeded), ``restore_best_weights``; ``keras.utils.
+set_random_seed(seed)``; with TensorFlow's op determinism on (``crt.setup_notebook``) two runs are identical.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ from .._checks import (
     check_range,
     float_array,
     id_array,
+    id_pairs,
     matrix,
 )
 from ..config import import_keras
@@ -139,10 +139,7 @@ class ClickModel:
         Raises:
             ValueError: for ids outside the model's catalogue or mismatched lengths.
         """
-        u = id_array("users", users, self.n_users, "user").ravel()
-        i = id_array("items", items, self.n_items, "item").ravel()
-        if len(u) != len(i):
-            raise ValueError(f"users and items must have the same length, got {len(u)} and {len(i)}")
+        u, i = id_pairs(users, items, self.n_users, self.n_items)
         return self._predict(u, i)
 
     def scores(self, users: Any = None) -> np.ndarray:
@@ -182,7 +179,7 @@ def fit_click_model(
 ) -> ClickModel:
     """Train a biased matrix-factorisation click model (Keras) on logged impressions, naive or IPS-weighted.
 
-    See the module docstring (2.) for the model and the weights.
+    See the module docstring for the model and the weights.
 
     Args:
         impressions: columns ``user_id, item_id, position, click`` (and ``show_probability`` for ``"ips"``).

@@ -1,17 +1,16 @@
 r"""The language model as a ranker, and randomised experiments on its position bias.
-
-   treatment: :func:`lm_position_experiment` shuffles the list at random, records the list position of the item the
-   LM picks, and :func:`position_effect` estimates the effect of a position on being picked, with a CI from a
-   bootstrap over cases. ``permutations=n`` averages the scores over ``n`` random orders (a cure for position bias).
-   :func:`lm_order_scores` is the economical design: each case is scored once under all ``m`` cyclic shifts of a
-   random order (a Latin square, every candidate at every position once); from that one table
-   :func:`choices_from_order_scores` gives the single-order ranker (``m`` randomised trials per case), the ranker
-   averaged over ``q`` orders, and the position-balanced ranker (``q = m``), and
-   :func:`position_effect_reduction` the share of the position effect that averaging removes (paired bootstrap).
-5. **Grounded text.** :func:`write_pitch` asks the generator for one sentence from the user's interests and the
-   item's own facts (:data:`SHOP_PITCH`); :func:`check_faithfulness` extracts the pitch's *claims* — numbers and
-
 Book: 05_recommendation_generation.ipynb, sec-gen-lm-ranker, sec-gen-lm-position
+
+**An LM ranker.** :func:`lm_rank` scores each candidate title by its log-likelihood after a few-shot prompt that
+states the user's interests and lists the candidates (:data:`SHOP_RANK_CANDIDATES`). The list order is itself a
+treatment: :func:`lm_position_experiment` shuffles the list at random, records the list position of the item the
+LM picks, and :func:`position_effect` estimates the effect of a position on being picked, with a CI from a
+bootstrap over cases. ``permutations=n`` averages the scores over ``n`` random orders (a cure for position bias).
+:func:`lm_order_scores` is the economical design: each case is scored once under all ``m`` cyclic shifts of a
+random order (a Latin square, every candidate at every position once); from that one table
+:func:`choices_from_order_scores` gives the single-order ranker (``m`` randomised trials per case), the ranker
+averaged over ``q`` orders, and the position-balanced ranker (``q = m``), and
+:func:`position_effect_reduction` the share of the position effect that averaging removes (paired bootstrap).
 """
 
 from __future__ import annotations

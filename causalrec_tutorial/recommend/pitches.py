@@ -1,12 +1,11 @@
 r"""Grounded pitches: one sentence per recommendation from the item's own facts, and a check of its claims.
-
-   prices, materials, product features, product kinds and quality words — and requires each to be supported by the
-   item's text (see its docstring); :func:`recommend_pitch` falls back to :func:`template_pitch` (built only from
-   item facts) when a claim is unsupported.
-
-Book: 05_recommendation_generation.ipynb, sec-generation
-
 Book: 05_recommendation_generation.ipynb, sec-gen-pitch, sec-gen-faithfulness; 07_case_study.ipynb
+
+**Grounded text.** :func:`write_pitch` asks the generator for one sentence from the user's interests and the
+item's own facts (:data:`SHOP_PITCH`); :func:`check_faithfulness` extracts the pitch's *claims* — numbers and
+prices, materials, product features, product kinds and quality words — and requires each to be supported by the
+item's text (see its docstring); :func:`recommend_pitch` falls back to :func:`template_pitch` (built only from
+item facts) when a claim is unsupported.
 """
 
 from __future__ import annotations

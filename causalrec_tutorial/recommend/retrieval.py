@@ -1,12 +1,11 @@
 r"""Candidate lists: retrieval of the items nearest to a user's interests, top-k, and re-ranking of candidates.
-
-1. **Candidate retrieval.** :func:`retrieve_candidates` takes the ``n`` items nearest to a user's interest vector
-   (dot product of unit vectors, i.e. cosine; or the best of several interest vectors), never an item in the user's
-   ``exclude`` set (what they already bought). A user without history (an all-zero interest vector) gets the
-   **fallback**: the most popular unseen items (``popularity``), or, if no popularity is given, the items nearest to
-   the catalogue's mean vector. Fewer than ``n`` unseen items: the row is padded with ``-1``.
-
 Book: 05_recommendation_generation.ipynb, sec-gen-retrieval, sec-gen-pipeline
+
+**Candidate retrieval.** :func:`retrieve_candidates` takes the ``n`` items nearest to a user's interest vector
+(dot product of unit vectors, i.e. cosine; or the best of several interest vectors), never an item in the user's
+``exclude`` set (what they already bought). A user without history (an all-zero interest vector) gets the
+**fallback**: the most popular unseen items (``popularity``), or, if no popularity is given, the items nearest to
+the catalogue's mean vector. Fewer than ``n`` unseen items: the row is padded with ``-1``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 r"""The quality a shop text states, read by a lexicon of quality words (the shop's tier words and synonyms).
+Book: 05_recommendation_generation.ipynb, sec-gen-uplift, sec-gen-faithfulness
 
 Used as an uplift feature (:mod:`.uplift`) and by the faithfulness check (:mod:`.pitches`).
-Book: 05_recommendation_generation.ipynb, sec-gen-uplift, sec-gen-faithfulness
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ def text_quality_tier(text: str) -> float:
 
     Book: 05_recommendation_generation.ipynb, sec-gen-faithfulness
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     lex = _quality_lexicon()
     tiers = [lex[p] for _, p in _find_phrases(text, lex)]
     if not tiers:

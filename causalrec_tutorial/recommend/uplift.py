@@ -1,35 +1,32 @@
 r"""Uplift: which items a list should hold because showing them *causes* a purchase (T-, X- and DR-learners).
-
-3. **Uplift.** A purchase happens also without a recommendation, so the list should hold the items whose purchase
-   the list *causes*. :func:`estimate_uplift` fits, on the ``pairs`` table (shown and a sample of not-shown items per
-   session, with the logged ``show_probability`` :math:`\pi` and ``sample_weight``), scikit-learn models of
-   :math:`P(\text{purchase} \mid \text{shown}, x)` and :math:`P(\text{purchase} \mid \text{not shown}, x)` with
-   pair features :math:`x` (:func:`shop_pair_features`):
-
-   * ``learner="t"`` (T-learner): one model per arm; with ``weighting="ipw"`` shown rows weigh
-     :math:`\min(1/\pi, M)` and not-shown rows ``sample_weight`` :math:`\cdot \min(1/(1-\pi), M)`, so each arm
-     stands for all pairs; the uplift is the difference of the two predictions.
-   * ``learner="dr"`` (DR-learner, Kennedy 2023): the T-learner's models, then a regression of the doubly robust
-     pseudo-outcome :math:`\hat\mu_1 - \hat\mu_0 + T (Y - \hat\mu_1)/\pi - (1 - T)(Y - \hat\mu_0)/(1 - \pi)` on
-     :math:`x` (weights ``sample_weight``), with the inverse propensities clipped at ``clip``.
-   * ``learner="x"`` (X-learner, Künzel et al. 2019): the T-learner's models impute each unit's effect from the
-     other arm — :math:`D_1 = Y - \hat\mu_0(x)` for shown rows, :math:`D_0 = \hat\mu_1(x) - Y` for not-shown rows —
-     two regressions :math:`\hat\tau_1, \hat\tau_0` of them on :math:`x` (with the arms' weights), and the blend
-     :math:`\hat\tau = g(x)\,\hat\tau_0 + (1 - g(x))\,\hat\tau_1`, the weighting function :math:`g` being a
-     regression of the *logged* show probabilities :math:`\pi` on :math:`x`: where showing is rare (:math:`g`
-     small) the blend trusts :math:`\hat\tau_1`, whose imputation uses the not-shown model fitted on many rows,
-     and vice versa.
-
-   :func:`estimate_uplifts` fits the outcome models once and returns all three; ``candidates=`` restricts the
-   prediction to the retrieved candidates (the rest is ``nan``), which is what a re-ranker needs.
-
-   The effect of *being shown in a random slot* is :math:`\bar e \cdot \text{uplift}_{ui}`, proportional to the
-   world's uplift, so ranking by it is what the world's ``incremental_purchases`` rewards. :func:`rerank_by_uplift`
-   reorders candidate lists by it.
-4. **An LM ranker.** :func:`lm_rank` scores each candidate title by its log-likelihood after a few-shot prompt that
-   states the user's interests and lists the candidates (:data:`SHOP_RANK_CANDIDATES`). The list order is itself a
-
 Book: 05_recommendation_generation.ipynb, sec-gen-uplift; 07_case_study.ipynb, sec-case-lists
+
+**Uplift.** A purchase happens also without a recommendation, so the list should hold the items whose purchase
+the list *causes*. :func:`estimate_uplift` fits, on the ``pairs`` table (shown and a sample of not-shown items per
+session, with the logged ``show_probability`` :math:`\pi` and ``sample_weight``), scikit-learn models of
+:math:`P(\text{purchase} \mid \text{shown}, x)` and :math:`P(\text{purchase} \mid \text{not shown}, x)` with
+pair features :math:`x` (:func:`shop_pair_features`):
+
+* ``learner="t"`` (T-learner): one model per arm; with ``weighting="ipw"`` shown rows weigh
+  :math:`\min(1/\pi, M)` and not-shown rows ``sample_weight`` :math:`\cdot \min(1/(1-\pi), M)`, so each arm
+  stands for all pairs; the uplift is the difference of the two predictions.
+* ``learner="dr"`` (DR-learner, Kennedy 2023): the T-learner's models, then a regression of the doubly robust
+  pseudo-outcome :math:`\hat\mu_1 - \hat\mu_0 + T (Y - \hat\mu_1)/\pi - (1 - T)(Y - \hat\mu_0)/(1 - \pi)` on
+  :math:`x` (weights ``sample_weight``), with the inverse propensities clipped at ``clip``.
+* ``learner="x"`` (X-learner, Künzel et al. 2019): the T-learner's models impute each unit's effect from the
+  other arm — :math:`D_1 = Y - \hat\mu_0(x)` for shown rows, :math:`D_0 = \hat\mu_1(x) - Y` for not-shown rows —
+  two regressions :math:`\hat\tau_1, \hat\tau_0` of them on :math:`x` (with the arms' weights), and the blend
+  :math:`\hat\tau = g(x)\,\hat\tau_0 + (1 - g(x))\,\hat\tau_1`, the weighting function :math:`g` being a
+  regression of the *logged* show probabilities :math:`\pi` on :math:`x`: where showing is rare (:math:`g`
+  small) the blend trusts :math:`\hat\tau_1`, whose imputation uses the not-shown model fitted on many rows,
+  and vice versa.
+
+:func:`estimate_uplifts` fits the outcome models once and returns all three; ``candidates=`` restricts the
+prediction to the retrieved candidates (the rest is ``nan``), which is what a re-ranker needs.
+
+The effect of *being shown in a random slot* is :math:`\bar e \cdot \text{uplift}_{ui}`, proportional to the
+world's uplift, so ranking by it is what the world's ``incremental_purchases`` rewards. :func:`rerank_by_uplift`
+reorders candidate lists by it.
 """
 
 from __future__ import annotations
@@ -50,6 +47,7 @@ from .._checks import (
     check_range,
     float_array,
     id_array,
+    id_pairs,
     matrix,
 )
 from ..interest import EVENT_WEIGHTS
@@ -90,10 +88,7 @@ class PairFeatures:
         return len(self.item_table)
 
     def __call__(self, users: Any, items: Any) -> np.ndarray:
-        u = id_array("users", users, self.n_users, "user").ravel()
-        i = id_array("items", items, self.n_items, "item").ravel()
-        if len(u) != len(i):
-            raise ValueError(f"users and items must have the same length, got {len(u)} and {len(i)}")
+        u, i = id_pairs(users, items, self.n_users, self.n_items)
         cat = self.item_category[i]
         aff = self.profile[u, cat]
         declared = (self.declared[u] == cat).astype(np.float64)

@@ -1,7 +1,7 @@
 """The shop's catalogue: its categories and the writer of item titles and descriptions.
+Book: 02_the_data.ipynb, sec-shop-world, sec-shop-items; 05_recommendation_generation.ipynb, sec-gen-pitch.
 
 The vocabulary is data (``catalogue.yaml`` beside this module); this module reads it and writes texts from it.
-Book: 02_the_data.ipynb, sec-shop-world, sec-shop-items; 05_recommendation_generation.ipynb, sec-gen-pitch.
 """
 
 from __future__ import annotations

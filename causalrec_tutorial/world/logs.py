@@ -1,8 +1,8 @@
 """What the shop writes down and what it knows: its logs (:class:`ShopLogs`) and the exact truths it returns.
+Book: 02_the_data.ipynb, sec-shop-logs, sec-shop-truth, sec-shop-policies, sec-shop-ab-test.
 
 Result types of :class:`~causalrec_tutorial.world.ShopWorld`: policy values, true effects, logging probabilities,
 A/B tests.
-Book: 02_the_data.ipynb, sec-shop-logs, sec-shop-truth, sec-shop-policies, sec-shop-ab-test.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import special
 
 from .. import columns as C
+from .._checks import check_fraction
 from .params import EVENTS
 
 __all__ = ["ABTestResult", "LoggingProbabilities", "PolicyValue", "ShopLogs", "TrueEffects"]
@@ -159,8 +160,7 @@ class ShopLogs:
 
         Book: 07_case_study.ipynb, sec-case-before
         """
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
-            raise ValueError(f"fraction must be a number strictly between 0 and 1, got {fraction!r}")
+        fraction = check_fraction("fraction", fraction, "the share of sessions in the first part")
         sessions = self.sessions.sort_values([C.TIMESTAMP, C.SESSION], kind="stable")
         n_first = int(round(fraction * len(sessions)))
         if not 0 < n_first < len(sessions):
@@ -211,8 +211,7 @@ class ABTestResult:
 
         Book: 02_the_data.ipynb, sec-shop-ab-test
         """
-        if not 0 < confidence < 1:
-            raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        confidence = check_fraction("confidence", confidence, "the level of the intervals")
         z = float(special.ndtri(0.5 + confidence / 2))
         metrics = {C.CLICK: "clicks", C.PURCHASE: "purchases", C.INCREMENTAL: "incremental_purchases"}
         rows = []

@@ -1,7 +1,7 @@
 """The shop's structural coefficients (:class:`ShopParams`) and its calendar (periods, start date, event kinds).
+Book: 02_the_data.ipynb, sec-shop-world (and every chapter that varies a coefficient).
 
 The equations the coefficients enter are in the :mod:`causalrec_tutorial.world` docstring.
-Book: 02_the_data.ipynb, sec-shop-world (and every chapter that varies a coefficient).
 """
 
 from __future__ import annotations

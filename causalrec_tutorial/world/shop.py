@@ -1,7 +1,7 @@
 """The world itself: :class:`ShopWorld` builds items, users, the truth and the old recommender, and simulates logs.
+Book: 02_the_data.ipynb, sec-shop-world (and every chapter's first world).
 
 The structural model it implements is written out in the :mod:`causalrec_tutorial.world` docstring.
-Book: 02_the_data.ipynb, sec-shop-world (and every chapter's first world).
 """
 
 from __future__ import annotations
@@ -78,10 +78,6 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# The world
-# ---------------------------------------------------------------------------------------------------------------
 
 # SeedSequence stream ids, fixed forever so that adding a component never reshuffles the others.
 _S_ITEM_CATEGORY, _S_ITEM_QUALITY, _S_ITEM_PROMINENCE, _S_ITEM_PRICE, _S_ITEM_TOPIC = 1, 2, 3, 4, 5
