@@ -1,9 +1,10 @@
-"""Argument checks for every public function of the package: one home, one wording for every error message.
+"""Argument checks for the package's public functions: one home, one wording for every error message.
 
 Each check returns the value in the form the caller needs (an ``int``, a float array, a ``Generator``) or raises a
 ``ValueError``/``TypeError`` that names the argument, says what was wrong and what is expected. Modules above this
-one call these helpers instead of keeping their own copies; a check that only one concept needs (an action
-distribution, a history of item ids) stays in that concept's module.
+one call these helpers instead of keeping their own copies. A check that only one module's concept needs (an OPE
+action distribution, a DAG's nodes) stays in that module; the item-history, embedding and event-weight checks live
+here because pooling, profiles and the sequence model share them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import as_rng
 
 __all__ = [
+    "as_rng",
     "check_bootstrap",
     "check_clip",
     "check_columns",
@@ -38,6 +39,21 @@ __all__ = [
     "matrix",
     "vector",
 ]
+
+
+def as_rng(rng, *, hint: str = "") -> np.random.Generator:
+    """Accept a ``numpy.random.Generator`` (returned as is) or a non-negative integer seed (a new generator).
+
+    Every public function of the package that draws random numbers takes ``rng`` and passes it through this.
+
+    Raises:
+        ValueError: for anything else; ``hint`` is appended to the message (e.g. what to pass instead).
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative integer seed, got {rng!r}" + hint)
 
 
 def _is_number(value: Any) -> bool:
@@ -187,7 +203,7 @@ def vector(name: str, x: Any, what: str, n: int | None = None, ref: str = "rewar
 
 def matrix(name: str, x: Any, ndim: tuple[int, ...] = (2,)) -> np.ndarray:
     """A non-empty, finite float array with one of the allowed numbers of dimensions."""
-    arr = np.asarray(x, dtype=np.float64)
+    arr = float_array(name, x, "numbers")
     if arr.ndim not in ndim or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty array with {' or '.join(map(str, ndim))} dimensions, "
                          f"got shape {arr.shape}")
@@ -271,8 +287,8 @@ def check_embeddings(item_embeddings: Any) -> np.ndarray:
 
 def check_history(history: Any, n_items: int) -> np.ndarray:
     """Item ids as int64; ValueError for an empty history or an id outside ``[0, n_items)`` (naming the id)."""
-    if isinstance(history, (str, bytes)):
-        raise TypeError("history must be a sequence of item ids, not a string")
+    if isinstance(history, (str, bytes)) or history is None or not hasattr(history, "__len__"):
+        raise TypeError(f"history must be a sequence of item ids, got {type(history).__name__}")
     ids = np.asarray(list(history) if not isinstance(history, np.ndarray) else history)
     if ids.size == 0:
         raise ValueError("the history is empty: there is nothing to pool (users without events have no vector)")
@@ -281,7 +297,7 @@ def check_history(history: Any, n_items: int) -> np.ndarray:
     ids = ids.astype(np.int64)
     bad = ids[(ids < 0) | (ids >= n_items)]
     if bad.size:
-        raise ValueError(f"unknown item id {int(bad[0])}: item ids must be in [0, {n_items})")
+        raise ValueError(f"history has an unknown item id {int(bad[0])}: item ids must be in [0, {n_items})")
     return ids
 
 
@@ -289,7 +305,7 @@ def check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
     """``n`` finite non-negative event weights that do not sum to zero; ``None`` means all ones."""
     if weights is None:
         return np.ones(n)
-    w = np.asarray(weights, dtype=np.float64)
+    w = float_array(name, weights, "one weight per event")
     if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError(f"{name} must be {n} finite non-negative numbers (one per event), got shape {w.shape}")
     if w.sum() <= 0:

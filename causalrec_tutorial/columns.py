@@ -1,4 +1,5 @@
 """Column names used by every table the package returns.
+Book: 02_the_data.ipynb, sec-shop-logs, sec-open-bandit, sec-movielens
 
 One set of names for the simulated shop, the Open Bandit Dataset and MovieLens, so that a chapter can swap one
 data source for another without renaming columns. Import them as ``crt.columns.USER`` etc.

@@ -1,4 +1,5 @@
 """Paths, the smoke/full switch and the one-line notebook set-up.
+Book: 01_background.ipynb, sec-background (the first cell of every chapter)
 
 Everything a chapter needs before its first real cell lives here, so that every chapter starts the same way::
 
@@ -31,6 +32,9 @@ import sys
 import warnings
 
 import numpy as np
+
+from ._checks import as_rng as as_rng  # re-exported: crt.config.as_rng, as before
+from ._checks import check_int
 
 # Must precede any TensorFlow import anywhere in the process.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -92,21 +96,6 @@ def is_smoke() -> bool:
 def by_mode(full, smoke):
     """Return ``smoke`` in smoke mode and ``full`` otherwise: ``n_users = crt.config.by_mode(4000, 300)``."""
     return smoke if is_smoke() else full
-
-
-def as_rng(rng, *, hint: str = "") -> np.random.Generator:
-    """Accept a ``numpy.random.Generator`` (returned as is) or a non-negative integer seed (a new generator).
-
-    Every public function of the package that draws random numbers takes ``rng`` and passes it through this.
-
-    Raises:
-        ValueError: for anything else; ``hint`` is appended to the message (e.g. what to pass instead).
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"rng must be a numpy.random.Generator or a non-negative integer seed, got {rng!r}" + hint)
 
 
 PLOT_STYLE = {
@@ -185,11 +174,9 @@ def setup_notebook(seed: int = DEFAULT_SEED, keras: bool = True, verbose: bool =
     Raises:
         ValueError: if ``seed`` is not a non-negative integer.
 
-    Book: 01_background.ipynb, the first code cell of every chapter.
+    Book: 01_background.ipynb, sec-background (the first code cell of every chapter).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_int("seed", seed, 0)
     _quiet_warnings()
     # MyST-NB's glue imports nbformat, hence jsonschema, which imports the optional rfc3987-syntax (installed by the
     # Jupyter stack) and compiles 38 grammars on import: 2 s of every chapter for an IRI format check no chapter

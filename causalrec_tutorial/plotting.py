@@ -1,4 +1,5 @@
 """Figures the book shows, drawn with matplotlib only (no graphviz), so that every figure builds offline.
+Book: 01_background.ipynb, sec-bg-connect; 04_causal_graphs.ipynb, sec-causal-dag
 
 The one workhorse is :func:`draw_flow`: a left-to-right diagram of a ``networkx.DiGraph``. The same function draws
 pipelines (boxes are processing steps) and causal DAGs (boxes are variables), so the book has one visual language.
@@ -129,7 +130,7 @@ def draw_flow(
         ValueError: if the graph is empty, a size is not positive, ``pos`` misses a node, or the non-feedback
             edges form a cycle.
 
-    Book: 01_background.ipynb, sec-bg-causal and sec-bg-connect.
+    Book: 01_background.ipynb, sec-bg-causal, sec-bg-connect.
     """
     if not isinstance(graph, nx.DiGraph):
         raise TypeError(f"graph must be a networkx.DiGraph, got {type(graph).__name__}")

@@ -148,7 +148,7 @@ def cases():
                                      {"embeddings": GENERIC, "n_components": [0, -1, 10, NAN, "x"]}),
         "causal.shop_frame": (K.shop_frame, dict(world=world(), rng=0), {"world": [None, "x"], "period": ["x"],
                                                                          "n_strata": [0, -1, NAN]}),
-        "world.ShopWorld": (crt.world.ShopWorld, dict(seed=1, n_users=10, n_items=10, n_cold_items=1, n_sessions=20),
+        "world.ShopWorld": (crt.world.ShopWorld, dict(seed=1, n_users=10, n_items=10, n_cold_items=1, n_sessions=20, n_unshown=2),
                             {"seed": [-1, NAN, "x"], "n_users": [0, -1, NAN, "x"], "k": [0, 11, NAN],
                              "n_unshown": [-1, NAN], "params": ["x", 3]}),
         "world.policy_value": (world().policy_value, dict(policy="logging"),

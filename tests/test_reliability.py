@@ -183,3 +183,26 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.warns(RuntimeWarning, match="not cached"):
         assert store.set(key, [1, 2]) is False
     assert not [p for p in (tmp_path / "t").rglob("*") if p.is_file()]
+
+
+# Results that the matrix in tests/bad_inputs.py lets through on purpose: each is the documented answer.
+DOCUMENTED = {
+    "evaluate.ndcg_at_k(discount=None)": "the default discount 1/log2(s + 2)",
+    "recommend.top_k(k=10)": "fewer items than k: the row is padded with -1 (docstring)",
+    "recommend.ips_weights(propensity=array([], dtype=float64))": "no propensities, no weights",
+    "interest.pool_multi(n_iter=0)": "no k-means rounds: the deterministic farthest-point start",
+}
+
+
+def test_the_bad_input_matrix_gets_the_packages_own_error_everywhere():
+    """Hundreds of bad values (None, strings, NaN, -1, empty and 3-d arrays, out-of-range numbers) over the public
+    API: none raises from inside a dependency, none returns silently except the documented answers above."""
+    import bad_inputs
+
+    results = bad_inputs.run(verbose=False)
+    total = sum(map(len, results.values()))
+    assert total >= 400
+    assert not results["dependency"], "errors from inside a dependency: " + "; ".join(
+        f"{label}: {detail}" for label, detail in results["dependency"])
+    silent = {label for label, _ in results["silent"]}
+    assert silent <= set(DOCUMENTED), f"silent results: {sorted(silent - set(DOCUMENTED))}"

@@ -49,6 +49,7 @@ from .dowhy_tools import (
     refute_dowhy,
 )
 from .effects import (
+    OBSERVED,
     EffectEstimate,
     att_weighted,
     estimate_regression_att,
@@ -85,6 +86,7 @@ from .text_adjust import (
 )
 
 __all__ = [
+    "OBSERVED",
     "CLICK",
     "EXAMINATION",
     "EXPOSURE",

@@ -13,9 +13,9 @@ import pandas as pd
 from scipy import special, stats
 
 from .. import columns as C
-from .._checks import check_columns, check_finite, check_fraction, check_int
+from .._checks import check_columns, check_finite, check_fraction, check_int, float_array
 
-__all__ = ["EffectEstimate", "att_weighted", "estimate_regression_att", "shop_frame"]
+__all__ = ["OBSERVED", "EffectEstimate", "att_weighted", "estimate_regression_att", "shop_frame"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,9 +77,9 @@ def att_weighted(y, t, control_weight, cluster=None, *, confidence: float = 0.95
 
     Book: 04_causal_graphs.ipynb, sec-causal-dowhy
     """
-    y = np.asarray(y, dtype=float)
+    y = float_array("y", y, "one outcome per unit")
     t = np.asarray(t)
-    wc = np.asarray(control_weight, dtype=float)
+    wc = float_array("control_weight", control_weight, "one non-negative weight per unit")
     if not (y.shape == t.shape == wc.shape) or y.ndim != 1:
         raise ValueError(f"y, t and control_weight must be 1-d of equal length, got {y.shape}, {t.shape}, {wc.shape}")
     if not np.isin(t, (0, 1)).all():

@@ -214,6 +214,10 @@ def backdoor_paths(graph: nx.DiGraph, treatment: str, outcome: str) -> list[list
 
     Book: 04_causal_graphs.ipynb, sec-causal-backdoor
     """
+    for name, node in (("treatment", treatment), ("outcome", outcome)):
+        if not isinstance(node, str) or (isinstance(graph, nx.DiGraph) and node not in graph):
+            nodes = sorted(graph.nodes) if isinstance(graph, nx.DiGraph) else "?"
+            raise ValueError(f"{name} must be a node of the graph, got {node!r}; its nodes: {nodes}")
     check_dag(graph, [treatment, outcome])
     skeleton = graph.to_undirected(as_view=True)
     paths = []

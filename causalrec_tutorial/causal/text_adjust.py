@@ -13,7 +13,7 @@ from scipy import special
 
 from .. import columns as C
 from .effects import EffectEstimate, _design, att_weighted
-from .._checks import check_int
+from .._checks import check_int, float_array
 
 __all__ = ["estimate_text_adjusted", "reduce_embeddings", "simulate_text_confounding"]
 
@@ -42,7 +42,7 @@ def reduce_embeddings(embeddings, n_components: int = 8, target=None, rng: np.ra
     from sklearn.cross_decomposition import PLSRegression
     from sklearn.decomposition import PCA
 
-    emb = np.asarray(embeddings, dtype=float)
+    emb = float_array("embeddings", embeddings, "item text embeddings (n_items, d)")
     if emb.ndim != 2 or not np.isfinite(emb).all():
         raise ValueError(f"embeddings must be a finite 2-d array (n_items, d), got shape {emb.shape}")
     check_int("n_components", n_components, 1, min(emb.shape))

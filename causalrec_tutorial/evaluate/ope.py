@@ -19,6 +19,7 @@ from .._checks import (
     check_clip,
     check_finite,
     check_k,
+    check_number,
     check_range,
     check_rng,
     float_array,
@@ -650,8 +651,7 @@ def fit_reward_model(
     n_folds = check_k(n_folds, "n_folds")
     if n_folds > n:
         raise ValueError(f"n_folds={n_folds} exceeds the {n} rounds")
-    if isinstance(C, bool) or not isinstance(C, (int, float, np.integer, np.floating)) or not C > 0:
-        raise ValueError(f"C must be a positive number (the inverse L2 penalty), got {C!r}")
+    C = check_number("C", C, 0.0, None, low_open=True, what="the inverse L2 penalty")
     folds = [(np.arange(n), np.arange(n))] if n_folds == 1 else list(
         KFold(n_folds, shuffle=True, random_state=seed).split(x))
     q = np.empty((n, n_actions, len_list))

@@ -28,24 +28,7 @@ def _check_world(world: Any) -> ShopWorld:
 
 def _ranking(world: ShopWorld, policy: Any, period: str) -> np.ndarray | None:
     """None for "logging", else the (n_users, k) ranking a score matrix or ranking array defines."""
-    if isinstance(policy, str):
-        if policy != "logging":
-            raise ValueError(f"a policy given as a string must be 'logging', got {policy!r}")
-        return None
-    arr = np.asarray(policy)
-    if arr.dtype.kind == "f":
-        return world.top_k(arr, period)
-    n = world.n_available(period)
-    if arr.dtype.kind not in "iu" or arr.shape != (world.n_users, world.k):
-        raise ValueError(
-            "policy must be 'logging', float scores (n_users, n_items) or an integer ranking (n_users, k) = "
-            f"({world.n_users}, {world.k}); got dtype {arr.dtype} and shape {arr.shape}"
-        )
-    if arr.min() < 0 or arr.max() >= n:
-        raise ValueError(f"ranking item ids must be in [0, {n}) for period {period!r}")
-    if (np.diff(np.sort(arr, axis=1), axis=1) == 0).any():
-        raise ValueError("a ranking must list k distinct items per user")
-    return arr.astype(np.int64)
+    return world.policy_ranking(policy, period)
 
 
 def _check_share(logging_share: Any) -> float:

@@ -91,6 +91,8 @@ def serialize_history(
     Book: 03_interest_extraction.ipynb, sec-interest-text
     """
     check_columns(events, "events", [C.ITEM, C.EVENT], allow_empty=True)
+    if not isinstance(titles, (Mapping, pd.Series)):
+        raise TypeError(f"titles must map item id -> title (a dict or a Series), got {type(titles).__name__}")
     check_int("max_events", max_events)
     df = events if include_views else events[events[C.EVENT] != "view"]
     if df.empty:

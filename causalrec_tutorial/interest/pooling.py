@@ -19,6 +19,7 @@ from .._checks import (
     check_int,
     check_number,
     check_weights,
+    float_array,
     id_array,
     matrix,
 )
@@ -83,7 +84,7 @@ def pool_recency(
     if ages is None:
         a = np.arange(len(ids))[::-1].astype(np.float64)
     else:
-        a = np.asarray(ages, dtype=np.float64)
+        a = float_array("ages", ages, "the age of each event")
         if a.shape != ids.shape or not np.all(np.isfinite(a)) or np.any(a < 0):
             raise ValueError(f"ages must be {len(ids)} finite non-negative numbers, got shape {a.shape}")
     w = check_weights(weights, len(ids)) * np.exp2(-a / float(half_life))
@@ -133,7 +134,8 @@ def pool_multi(
     check_int("n_interests", n_interests)
     emb = check_embeddings(item_embeddings)
     ids = check_history(history, len(emb))
-    return _pool_multi(ids, check_weights(weights, len(ids)), emb, int(n_interests), int(n_iter))
+    n_iter = check_int("n_iter", n_iter, 0)
+    return _pool_multi(ids, check_weights(weights, len(ids)), emb, int(n_interests), n_iter)
 
 
 def _pool_multi(ids: np.ndarray, w: np.ndarray, emb: np.ndarray, n_interests: int, n_iter: int) -> MultiInterest:
@@ -258,7 +260,7 @@ def score_items(user_vectors: np.ndarray, item_embeddings: np.ndarray) -> np.nda
     U = matrix("user_vectors", user_vectors, ndim=(2, 3))
     emb = check_embeddings(item_embeddings)
     if U.shape[-1] != emb.shape[1]:
-        raise ValueError(f"user vectors {U.shape} and item embeddings {emb.shape} do not match")
+        raise ValueError(f"user_vectors {U.shape} and item_embeddings {emb.shape} do not match")
     if U.ndim == 2:
         return U @ emb.T
     s = np.einsum("umd,id->umi", U, emb)

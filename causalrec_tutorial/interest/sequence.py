@@ -28,6 +28,8 @@ def next_item_sequences(sequences: Sequence[Sequence[int]], max_len: int) -> tup
     Book: 03_interest_extraction.ipynb, sec-interest-sequence
     """
     max_len = check_int("max_len", max_len)
+    if sequences is None or isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+        raise TypeError(f"sequences must be a sequence of item-id sequences, got {type(sequences).__name__}")
     xs, ys = [], []
     for r, seq in enumerate(sequences):
         seq = _sequence_ids(seq, r)

@@ -35,6 +35,8 @@ import warnings
 
 import numpy as np
 
+from .._checks import check_number
+
 #: The largest response body accepted from an HTTP backend, in bytes.
 MAX_BODY = 8 * 2**20
 
@@ -66,8 +68,7 @@ class OpenAICompatible:
             raise ValueError(f"base_url has no host name, got {base_url!r}")
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a non-empty string (the name the server expects), got {model!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        timeout = check_number("timeout", timeout, 0.0, None, low_open=True, what="seconds for one request")
         if api_key is not None and (not isinstance(api_key, str) or not api_key or "\n" in api_key):
             raise ValueError("api_key must be a non-empty one-line string")
         if api_key and parts.scheme == "http" and not _is_local(parts.hostname):
@@ -177,7 +178,7 @@ class OpenAICompatible:
                     raise BackendError(f"a token offset is not an integer: {o!r}")
                 if not len(prompt) <= o < len(full) or v is None:
                     continue
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v > 0:
+                if not _is_log_prob(v):
                     raise BackendError(f"the server returned an invalid log-prob {v!r} (finite and <= 0 expected)")
                 picked.append(float(v))
             if not picked:
@@ -187,6 +188,11 @@ class OpenAICompatible:
 
     def __repr__(self) -> str:
         return f"OpenAICompatible({self.base_url!r}, model={self.model!r}, timeout={self.timeout})"
+
+
+def _is_log_prob(v) -> bool:
+    """A finite number <= 0 (JSON gives int or float; a bool is not a number here)."""
+    return type(v) in (int, float) and math.isfinite(v) and v <= 0
 
 
 def _is_local(host: str) -> bool:

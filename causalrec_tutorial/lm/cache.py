@@ -23,7 +23,7 @@ computed and returned, just not kept. Temporary files left by a killed writer ar
     crt.lm.cache.size()        # CacheSize(entries=..., bytes=...)
     crt.lm.cache.clear()       # everything under <cache_dir>/lm
 
-Book: appendix_a_language_models.ipynb, sec-lm-cost
+Book: appendix_a_language_models.ipynb, sec-lm-generator, sec-lm-cost
 """
 
 from __future__ import annotations

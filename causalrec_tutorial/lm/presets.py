@@ -1,4 +1,6 @@
-"""Writing a converted model as a keras-hub preset folder, atomically (used by the MiniLM and Gemma converters)."""
+"""Writing a converted model as a keras-hub preset folder, atomically (used by the MiniLM and Gemma converters).
+Book: appendix_a_language_models.ipynb, sec-lm-models
+"""
 
 from __future__ import annotations
 

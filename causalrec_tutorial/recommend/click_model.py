@@ -104,9 +104,9 @@ def ips_weights(propensity: Any, clip: float = DEFAULT_CLIP) -> np.ndarray:
     Book: 05_recommendation_generation.ipynb, sec-gen-ips
     """
     clip = check_clip(clip, minimum=1)
-    p = np.asarray(propensity, dtype=np.float64)
-    if not np.isfinite(p).all() or (p <= 0).any():
-        raise ValueError("propensities must be positive and finite")
+    p = float_array("propensity", propensity, "probabilities in (0, 1]")
+    check_finite("propensity", p, "probabilities in (0, 1]")
+    check_range("propensity", p, 0.0, 1.0, True, "probabilities in (0, 1]")
     return np.minimum(1.0 / p, clip)
 
 

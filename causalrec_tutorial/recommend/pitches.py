@@ -137,6 +137,9 @@ def item_fact_text(item: Mapping[str, Any] | pd.Series) -> str:
 
     Book: 05_recommendation_generation.ipynb, sec-gen-faithfulness
     """
+    if not isinstance(item, (Mapping, pd.Series)):
+        raise TypeError(f"item must be a mapping or a pandas Series with title and description, got "
+                        f"{type(item).__name__}")
     item = dict(item)
     for col in (C.TITLE, C.DESCRIPTION):
         if col not in item or not str(item[col]).strip():
@@ -186,6 +189,8 @@ def check_faithfulness(
     """
     if not isinstance(pitch, str) or not pitch.strip():
         raise ValueError("pitch must be a non-empty string")
+    if not isinstance(item_text, (str, Mapping, pd.Series)):
+        raise TypeError(f"item_text must be the item's text or its row (a mapping), got {type(item_text).__name__}")
     text = item_fact_text(item_text) if not isinstance(item_text, str) else item_text
     if not text.strip():
         raise ValueError("item_text must be a non-empty string")
@@ -258,8 +263,8 @@ def template_pitch(item: Mapping[str, Any] | pd.Series, interests: str | None = 
 
     Book: 05_recommendation_generation.ipynb, sec-gen-faithfulness
     """
-    item = dict(item)
     item_fact_text(item)  # validates
+    item = dict(item)
     first = re.split(r"(?<=[.!?])\s+", str(item[C.DESCRIPTION]).strip())[0]
     lead = f"For your interest in {interests.strip()}: " if interests and interests.strip() else ""
     price = f" Price: ${float(item[C.PRICE]):.2f}." if C.PRICE in item else ""

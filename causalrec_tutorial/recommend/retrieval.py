@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_int, matrix
+from .._checks import check_int, check_number, float_array, matrix
 
 __all__ = ["rerank", "rerank_by_uplift", "retrieve_candidates", "top_k"]
 
@@ -159,7 +159,7 @@ def rerank_by_uplift(
     cand = np.asarray(candidates)
     if cand.ndim != 2 or cand.dtype.kind not in "iu":
         raise ValueError(f"candidates must be an integer array (n_users, n), got {cand.dtype} {cand.shape}")
-    up = np.asarray(uplift, dtype=np.float64)
+    up = float_array("uplift", uplift, "one score per (user, item)")
     if up.ndim != 2 or up.size == 0:
         raise ValueError(f"uplift must be a non-empty (n_users, n_items) array, got shape {up.shape}")
     if up.shape[0] != cand.shape[0]:
@@ -169,13 +169,12 @@ def rerank_by_uplift(
     k = check_int("k", k, 1)
     if k > cand.shape[1]:
         raise ValueError(f"k={k} is larger than the number of candidates {cand.shape[1]}")
-    if not 0 <= weight <= 1:
-        raise ValueError(f"weight must be in [0, 1], got {weight!r}")
+    weight = check_number("weight", weight, 0.0, 1.0, what="the share of the uplift rank in the blend")
     key = _within_rank(_at_candidates("uplift", up, cand))
     if weight < 1:
         if click_scores is None:
             raise ValueError("click_scores is needed when weight < 1")
-        cs = np.asarray(click_scores, dtype=np.float64)
+        cs = float_array("click_scores", click_scores, "one click score per (user, item)")
         if cs.shape != up.shape:
             raise ValueError(f"click_scores {cs.shape} and uplift {up.shape} must have the same shape")
         key = weight * key + (1 - weight) * _within_rank(_at_candidates("click_scores", cs, cand))
@@ -212,6 +211,9 @@ def rerank(candidates: Any, scores: Any, k: int) -> np.ndarray:
 
     Book: 05_recommendation_generation.ipynb, sec-gen-pipeline
     """
+    scores = float_array("scores", scores, "one score per (user, item)")
+    if scores.ndim != 2 or scores.size == 0:
+        raise ValueError(f"scores must be a non-empty (n_users, n_items) array, got shape {scores.shape}")
     return rerank_by_uplift(candidates, scores, k)
 
 

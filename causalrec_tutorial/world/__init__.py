@@ -85,7 +85,8 @@ of (seed, user, item) — so adding users or items keeps the existing ones (pref
 identical logs in any process. No global random state is touched.
 
 **Where it lives.** :mod:`.params` (coefficients, calendar), :mod:`.catalogue` (vocabulary as data, the text
-writer), :mod:`.logs` (logs and result types), :mod:`.shop` (:class:`ShopWorld`).
+writer), :mod:`.draws` (per-pair hashed noise, capped inclusion), :mod:`.logs` (logs and result types),
+:mod:`.shop` (:class:`ShopWorld`).
 
 Book: 02_the_data.ipynb, sec-shop-world
 """

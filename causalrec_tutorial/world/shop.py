@@ -25,6 +25,7 @@ from .catalogue import (
     _describe,
     _pick,
 )
+from .draws import capped_inclusion, hash_normal, read_only
 from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
 from .params import (
     EARLY_DAYS,
@@ -37,47 +38,6 @@ from .params import (
 )
 
 __all__ = ["ShopWorld"]
-
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    x = x + _M1
-    x = (x ^ (x >> np.uint64(30))) * _M2
-    x = (x ^ (x >> np.uint64(27))) * _M3
-    return x ^ (x >> np.uint64(31))
-
-
-def _hash_normal(key: np.uint64, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Standard normals for every (row, col) pair, a pure function of (key, row, col): prefix-stable in both."""
-    r = _splitmix(rows.astype(np.uint64)[:, None] ^ key)
-    x = _splitmix(r + _splitmix(cols.astype(np.uint64)[None, :] + key))
-    u = ((x >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
-    return special.ndtri(u)
-
-
-def _capped_inclusion(scores: np.ndarray, k: int) -> np.ndarray:
-    """Row-wise p = min(1, k·softmax(scores)) with iterative capping so that every row sums to k."""
-    w = np.exp(scores - scores.max(axis=1, keepdims=True))
-    capped = np.zeros(w.shape, dtype=bool)
-    for _ in range(k + 1):
-        free = np.where(capped, 0.0, w)
-        budget = k - capped.sum(axis=1, keepdims=True)
-        p = np.where(capped, 1.0, budget * free / free.sum(axis=1, keepdims=True))
-        over = (p > 1.0) & ~capped
-        if not over.any():
-            break
-        capped |= over
-    return p
-
-
-def _read_only(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
-    a.flags.writeable = False
-    return a
-
 
 # SeedSequence stream ids, fixed forever so that adding a component never reshuffles the others.
 _S_ITEM_CATEGORY, _S_ITEM_QUALITY, _S_ITEM_PROMINENCE, _S_ITEM_PRICE, _S_ITEM_TOPIC = 1, 2, 3, 4, 5
@@ -211,10 +171,10 @@ class ShopWorld:
         cold = self._item_block(_COLD, self.n_cold_items, brands)
         cat = lambda key: np.concatenate([warm[key], cold[key]])  # noqa: E731
         self._category = cat("category")
-        self._quality = _read_only(cat("quality"))
-        self._prominence = _read_only(cat("prominence"))
+        self._quality = read_only(cat("quality"))
+        self._prominence = read_only(cat("prominence"))
         self._price = cat("price")
-        self._topic = _read_only(np.concatenate([warm["topic"], cold["topic"]], axis=0))
+        self._topic = read_only(np.concatenate([warm["topic"], cold["topic"]], axis=0))
         self._popularity = cat("popularity")
         self._tier = cat("tier")
         self._cold = np.arange(self.n_items_total) >= self.n_items
@@ -242,19 +202,19 @@ class ShopWorld:
         alpha = p.interest_concentration * np.exp(p.age_effect * age_z[:, None] * slopes[None, :])
         g = self._rng(_S_USER_INTEREST).gamma(alpha)
         g = np.maximum(g, 1e-12)
-        self._interests = _read_only(g / g.sum(axis=1, keepdims=True))
-        self._price_sensitivity = _read_only(
+        self._interests = read_only(g / g.sum(axis=1, keepdims=True))
+        self._price_sensitivity = read_only(
             p.price_sensitivity_median * np.exp(0.4 * self._rng(_S_USER_PRICE).standard_normal(n))
         )
-        self._activity = _read_only(np.exp(p.activity_sigma * self._rng(_S_USER_ACTIVITY).standard_normal(n)))
-        self._responsiveness = _read_only(
+        self._activity = read_only(np.exp(p.activity_sigma * self._rng(_S_USER_ACTIVITY).standard_normal(n)))
+        self._responsiveness = read_only(
             self._rng(_S_USER_RESP).beta(p.responsiveness_a, p.responsiveness_b, size=n)
         )
         draws = self._rng(_S_USER_DECLARED).random((n, 2))  # one row per user: prefix-stable
         right = draws[:, 0] < p.declared_interest_accuracy
         other = np.minimum((draws[:, 1] * n_cat).astype(np.int64), n_cat - 1)
         declared = np.where(right, self._interests.argmax(axis=1), other)
-        self._session_weights = _read_only(self._activity / self._activity.sum())
+        self._session_weights = read_only(self._activity / self._activity.sum())
         self._users = pd.DataFrame(
             {
                 C.USER: np.arange(n),
@@ -267,13 +227,13 @@ class ShopWorld:
         p = self.params
         rows, cols = np.arange(self.n_users), self._hash_cols
         w = self._interests / np.linalg.norm(self._interests, axis=1, keepdims=True)
-        self._affinity = _read_only(w @ self._topic.T)
-        eps = _hash_normal(self._hash_key(_S_HASH_TASTE), rows, cols)
-        eps_attr = 0.6 * eps + 0.8 * _hash_normal(self._hash_key(_S_HASH_ATTRACT), rows, cols)
+        self._affinity = read_only(w @ self._topic.T)
+        eps = hash_normal(self._hash_key(_S_HASH_TASTE), rows, cols)
+        eps_attr = 0.6 * eps + 0.8 * hash_normal(self._hash_key(_S_HASH_ATTRACT), rows, cols)
         q, h = self._quality[None, :], self._prominence[None, :]
         base = np.array([c.base_price for c in _CATEGORY_LIST])[self._category]
         log_rel_price = np.log(self._price / base)[None, :]
-        self._relevance = _read_only(
+        self._relevance = read_only(
             special.expit(
                 p.rel_intercept + p.rel_affinity * self._affinity + p.rel_prominence * h + p.rel_quality * q
                 + p.rel_noise * eps_attr
@@ -283,16 +243,16 @@ class ShopWorld:
             p.buy_intercept + p.buy_affinity * self._affinity + p.buy_quality * q
             - self._price_sensitivity[:, None] * log_rel_price + p.buy_noise * eps
         )
-        self._awareness = _read_only(special.expit(p.aware_intercept + p.aware_prominence * self._prominence))
+        self._awareness = read_only(special.expit(p.aware_intercept + p.aware_prominence * self._prominence))
         a = self._awareness[None, :]
         p0 = a * intent
         p1 = intent * (a + (1.0 - a) * self._responsiveness[:, None])
-        self._p_without = _read_only(p0)
-        self._p_with = _read_only(p1)
-        self._uplift = _read_only(p1 - p0)
+        self._p_without = read_only(p0)
+        self._p_with = read_only(p1)
+        self._uplift = read_only(p1 - p0)
         self._zeta = self._uplift / (1.0 - p0)  # P(induced purchase | examined), see the world package docstring
-        self._examination = _read_only((1.0 + np.arange(self.k)) ** (-p.position_decay))
-        self._policy_noise = _hash_normal(self._hash_key(_S_HASH_POLICY), rows, cols)
+        self._examination = read_only((1.0 + np.arange(self.k)) ** (-p.position_decay))
+        self._policy_noise = hash_normal(self._hash_key(_S_HASH_POLICY), rows, cols)
 
     def _build_logging_policy(self) -> None:
         self._inclusion: dict[str, np.ndarray] = {}
@@ -310,9 +270,9 @@ class ShopWorld:
                 + p.logging_quality * qual[None, :n]
                 + p.logging_interest * (self._affinity[:, :n] + p.logging_interest_noise * self._policy_noise[:, :n])
             )
-            pi = (1.0 - p.logging_exploration) * _capped_inclusion(score, self.k) + p.logging_exploration * self.k / n
+            pi = (1.0 - p.logging_exploration) * capped_inclusion(score, self.k) + p.logging_exploration * self.k / n
             pi = np.minimum(pi, 1.0)
-            self._inclusion[period] = _read_only(pi)
+            self._inclusion[period] = read_only(pi)
             cum = np.minimum(np.cumsum(pi, axis=1), self.k)
             cum[:, -1] = self.k
             self._cumulative[period] = (cum + self.k * np.arange(self.n_users)[:, None]).ravel()
@@ -415,7 +375,7 @@ class ShopWorld:
         Book: 02_the_data.ipynb, sec-shop-logs
         """
         pi = self._inclusion[_check_period(period)]
-        return LoggingProbabilities(inclusion=pi, per_slot=_read_only(pi / self.k), period=period)
+        return LoggingProbabilities(inclusion=pi, per_slot=read_only(pi / self.k), period=period)
 
     def true_effects(self, period: str = "early") -> TrueEffects:
         """Exact average effects of being shown by the logging policy on purchase (ATE, ATT, ATC).
@@ -483,14 +443,32 @@ class ShopWorld:
                 raise ValueError(f"ranking item ids must be in [0, {n}) for period {period!r}")
             srt = np.sort(arr, axis=1)
             if (np.diff(srt, axis=1) == 0).any():
-                raise ValueError("a ranking must list k distinct items per user")
+                raise ValueError("policy: a ranking must list k distinct items per user")
             return arr.astype(np.int64)
         if arr.dtype.kind == "f":
-            return self.top_k(arr, period)
+            try:
+                return self.top_k(arr, period)
+            except ValueError as err:
+                raise ValueError(f"policy given as scores: {err}") from None
         raise ValueError(
             "policy must be 'logging', a float score array (n_users, n_items) or an integer ranking array "
             f"(n_users, k); got dtype {arr.dtype} and shape {arr.shape}"
         )
+
+    def policy_ranking(self, policy: Any, period: str = "early") -> np.ndarray | None:
+        """The ``(n_users, k)`` ranking a policy shows, best first (``None`` for ``"logging"``, which is random).
+
+        Args:
+            policy: as in :meth:`policy_value`.
+            period: ``"early"`` or ``"late"``.
+
+        Raises:
+            ValueError: for a policy of the wrong shape or type, or an unknown period.
+
+        Book: 06_evaluation.ipynb, sec-eval-ope-shop
+        """
+        pol = self._as_policy(policy, _check_period(period))
+        return None if isinstance(pol, str) else pol
 
     def policy_value(self, policy: Any, period: str = "early") -> PolicyValue:
         """Exact expected clicks, purchases and incremental purchases per session of a policy.
