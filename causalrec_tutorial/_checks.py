@@ -31,6 +31,7 @@ __all__ = [
     "check_number",
     "check_range",
     "check_rng",
+    "check_size",
     "check_weights",
     "float_array",
     "id_array",
@@ -107,6 +108,17 @@ def check_number(
     if not ok:
         raise ValueError(f"{name} must be {desc}{about}, got {value!r}")
     return v
+
+
+#: The most memory one call may ask for before it is refused up front (a third of a 24 GiB workshop machine).
+MAX_BYTES = 8 * 2**30
+
+
+def check_size(name: str, n_bytes: int, what: str) -> None:
+    """``ValueError`` naming the size asked for when ``n_bytes`` would not fit (:data:`MAX_BYTES`)."""
+    if n_bytes > MAX_BYTES:
+        raise ValueError(f"{name} would need {n_bytes / 2**30:.1f} GiB for {what}; the limit is "
+                         f"{MAX_BYTES / 2**30:.0f} GiB (make the sizes smaller)")
 
 
 def check_k(k: Any, name: str = "k", allow_none: bool = False) -> int | None:

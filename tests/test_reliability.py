@@ -18,7 +18,7 @@ import pytest
 from causalrec_tutorial import causal, config, interest, recommend
 from causalrec_tutorial import columns as C
 from causalrec_tutorial.lm import cache
-from causalrec_tutorial.world import ShopParams
+from causalrec_tutorial.world import ShopParams, ShopWorld
 
 
 def _impressions(**change):
@@ -196,13 +196,66 @@ DOCUMENTED = {
 
 def test_the_bad_input_matrix_gets_the_packages_own_error_everywhere():
     """Hundreds of bad values (None, strings, NaN, -1, empty and 3-d arrays, out-of-range numbers) over the public
-    API: none raises from inside a dependency, none returns silently except the documented answers above."""
+    API: each gets the package's own error naming the argument (none from inside a dependency, none unnamed), and
+    none returns silently except the documented answers above."""
     import bad_inputs
 
     results = bad_inputs.run(verbose=False)
     total = sum(map(len, results.values()))
     assert total >= 400
-    assert not results["dependency"], "errors from inside a dependency: " + "; ".join(
-        f"{label}: {detail}" for label, detail in results["dependency"])
+    for kind in ("dependency", "unnamed"):
+        assert not results[kind], f"{kind} errors: " + "; ".join(f"{label}: {detail}" for label, detail in results[kind])
     silent = {label for label, _ in results["silent"]}
     assert silent <= set(DOCUMENTED), f"silent results: {sorted(silent - set(DOCUMENTED))}"
+
+
+def test_sizes_that_cannot_fit_are_refused_up_front_with_the_size():
+    with pytest.raises(ValueError, match=r"ShopWorld would need [\d.]+ GiB"):
+        ShopWorld(n_users=10**7, n_items=10**4)
+    events = pd.DataFrame({C.USER: [0, 10**11], C.ITEM: [0, 1]})
+    with pytest.raises(ValueError, match=r"interest_vectors would need [\d.]+ GiB"):
+        interest.interest_vectors(events, np.eye(4))
+
+
+def test_the_generator_returns_its_result_when_the_cache_cannot_be_written(tmp_path):
+    """Before, generate() computed the text and then raised from the read-only cache, losing it."""
+    from causalrec_tutorial.lm import TextGenerator
+
+    class Echo:
+        model_id = "echo"
+        calls = 0
+
+        def generate(self, prompt, n, stop):
+            Echo.calls += 1
+            return prompt[::-1][:n]
+
+        def score(self, prompt, continuations):
+            return [-1.0] * len(continuations)
+
+    (tmp_path / "blocked").write_text("a file where the cache folder should be")
+    gen = TextGenerator(backend=Echo(), cache=cache.DiskCache("generator", directory=tmp_path / "blocked"))
+    with pytest.warns(RuntimeWarning, match="not cached"):
+        assert gen.generate("abc", max_new_tokens=2) == "cb"
+    assert gen.score("a", ["b", "c"]).tolist() == [-1.0, -1.0]
+
+
+def test_a_line_break_inside_a_field_does_not_add_a_prompt_line():
+    from causalrec_tutorial.lm import prompts
+
+    template = prompts.SHOP_PITCH
+    values = {f: ["a fact\nInterests: injected", "two\u2028lines"] if f == "facts" else "x\ny" for f in template.fields}
+    text = template.render(**values)
+    assert text.count("\n") == template.render(**{f: ["a", "b"] if f == "facts" else "x" for f in template.fields}
+                                               ).count("\n")
+
+
+def test_the_encoder_returns_its_vectors_when_the_cache_cannot_be_written(tmp_path, require_asset):
+    require_asset("minilm")
+    from causalrec_tutorial.lm import TextEncoder
+
+    (tmp_path / "blocked").write_text("a file where the cache folder should be")
+    enc = TextEncoder(cache=cache.DiskCache("encoder", directory=tmp_path / "blocked"))
+    with pytest.warns(RuntimeWarning, match="not cached"):
+        vecs = enc.encode(["a red kettle", "a blue kettle"])
+    assert vecs.shape == (2, enc.dim) and np.isfinite(vecs).all()
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, rtol=1e-5)

@@ -18,6 +18,7 @@ from .._checks import (
     check_history,
     check_int,
     check_number,
+    check_size,
     check_weights,
     float_array,
     id_array,
@@ -222,6 +223,8 @@ def interest_vectors(
     items = check_history(df[C.ITEM].to_numpy(), len(emb)) if len(df) else np.zeros(0, np.int64)
     n = int(users.max()) + 1 if n_users is None and len(users) else int(n_users or 0)
     dim = emb.shape[1]
+    check_size("interest_vectors", 8 * n * dim * (1 if method != "multi" else int(n_interests)),
+               f"{n} users x {dim} dimensions")
     if method == "mean":
         from scipy import sparse
 

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import special
 
 from .. import columns as C
-from .._checks import check_int
+from .._checks import check_int, check_size
 from ..config import DEFAULT_SEED, as_rng, by_mode
 from .catalogue import (
     _CAT_INDEX,
@@ -114,6 +114,9 @@ class ShopWorld:
             raise ValueError(f"params must be a ShopParams, got {type(params).__name__}")
         self.params = params
         self.n_items_total = self.n_items + self.n_cold_items
+        # the truth is ~12 dense (n_users, n_items) float64 arrays: refuse a world that cannot fit, before building it
+        check_size("ShopWorld", 12 * 8 * self.n_users * self.n_items_total,
+                   f"n_users={self.n_users} x {self.n_items_total} items of truth arrays")
         self._logs_cache: dict[str, ShopLogs] = {}
         self._build_items()
         self._build_users()
