@@ -11,7 +11,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX_DIR := data/vendor/mathjax
 MATHJAX := $(MATHJAX_DIR)/es5/tex-chtml.js
 
-.PHONY: book setup install assets mathjax test smoke bench lab clean
+.PHONY: book setup install assets mathjax test check smoke bench lab clean
 
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -48,6 +48,11 @@ $(MATHJAX):
 
 test: install
 	$(PY) -m pytest
+
+# The one-minute readiness check of a workshop machine (assets verified, both language models answer, a tiny shop
+# simulates, a figure renders); it prints the command that fixes each problem.
+check: install
+	$(PY) -m causalrec_tutorial.check
 
 # A quick check of a workshop machine: package tests, then every chapter executed in smoke mode (small worlds,
 # short training; numbers differ from the book's, so nothing is compared or recorded).

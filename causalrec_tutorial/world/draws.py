@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-__all__ = ["capped_inclusion", "hash_normal", "read_only"]
+__all__: list[str] = []  # helpers of world.shop, not part of the public API
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
