@@ -69,6 +69,15 @@ picks exactly ``k`` distinct items by systematic (Madow) πps sampling in item-i
 period cold-start items are available; the old recommender gives them the median popularity and an average quality
 score. :meth:`ShopWorld.logging_probabilities` returns both arrays.
 
+**Realism switches** (:class:`ShopParams`; all off by default, so the book's world is unchanged). A *hidden
+confounder*: a private per-pair taste signal :math:`z_{ui} \sim N(0, 1)` (hashed, like the other per-pair noise)
+enters the old recommender's score as :math:`+\,\lambda_\text{log} z_{ui}` (``hidden_taste_logging``) and the
+purchase-intent logit as :math:`+\,\lambda_\text{buy} z_{ui}` (``hidden_taste_purchase``); no log or item table
+records it, so adjusting for observed covariates leaves confounding behind, while the logged (true) propensity
+still removes it. ``log_propensities=False`` drops ``propensity`` and ``show_probability`` from the logs: the
+analyst must then estimate propensities (the truth stays available to the judge through
+:meth:`ShopWorld.logging_probabilities` and :attr:`ShopWorld.hidden_taste`).
+
 **Effects.** Treatment = *shown by the logging policy* (observable; the slot is random, so the expected
 examination is :math:`\bar e = \text{mean}_s e_s`). Its effect on purchase for a pair is
 :math:`\tau_{ui} = \bar e\,\text{uplift}_{ui}`. :meth:`ShopWorld.true_effects` gives, over the session-user
@@ -86,7 +95,7 @@ identical logs in any process. No global random state is touched.
 
 **Where it lives.** :mod:`.params` (coefficients, calendar), :mod:`.catalogue` (vocabulary as data, the text
 writer), :mod:`.draws` (per-pair hashed noise, capped inclusion), :mod:`.logs` (logs and result types),
-:mod:`.shop` (:class:`ShopWorld`).
+:mod:`.shop` (:class:`ShopWorld`), :mod:`.sweeps` (one experiment over a grid of parameters and seeds).
 
 Book: 02_the_data.ipynb, sec-shop-world
 """
@@ -105,6 +114,7 @@ from .params import (
     ShopParams,
 )
 from .shop import ShopWorld
+from .sweeps import sign_changes, summarize_sweep, sweep
 
 __all__ = [
     "CATEGORIES",
@@ -122,5 +132,8 @@ __all__ = [
     "ShopWorld",
     "TextVocabulary",
     "TrueEffects",
+    "sign_changes",
+    "summarize_sweep",
+    "sweep",
     "text_vocabulary",
 ]

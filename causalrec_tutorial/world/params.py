@@ -79,14 +79,24 @@ class ShopParams:
     logging_interest: float = 4.0
     logging_interest_noise: float = 0.15
     logging_exploration: float = 0.05
+    # realism switches (off by default: the book's world is unchanged)
+    hidden_taste_logging: float = 0.0  # weight of a private per-pair taste signal in the old recommender's score
+    hidden_taste_purchase: float = 0.0  # weight of the same signal in the purchase-intent logit
+    log_propensities: bool = True  # False: the logs hold no propensity / show_probability (they must be estimated)
 
     def __post_init__(self) -> None:
         """Every coefficient is a finite number; those that are a spread, a rate or a share are in their range."""
         for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in _FLAGS:
+                if not isinstance(value, bool):
+                    raise TypeError(f"{field.name} must be True or False, got {value!r}")
+                continue
             low, high, low_open, what = _RANGES.get(field.name, (None, None, False, "a coefficient"))
-            check_number(field.name, getattr(self, field.name), low, high, low_open=low_open, what=what)
+            check_number(field.name, value, low, high, low_open=low_open, what=what)
 
 
+_FLAGS = frozenset({"log_propensities"})
 # Ranges of the coefficients that are not free real numbers: (low, high, low end open, what it is).
 _RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "interest_concentration": (0.0, None, True, "a Dirichlet concentration"),

@@ -43,7 +43,7 @@ __all__ = ["ShopWorld"]
 _S_ITEM_CATEGORY, _S_ITEM_QUALITY, _S_ITEM_PROMINENCE, _S_ITEM_PRICE, _S_ITEM_TOPIC = 1, 2, 3, 4, 5
 _S_ITEM_POPULARITY, _S_ITEM_TEXT, _S_ITEM_TIER, _S_ITEM_BRAND, _S_ITEM_SIBLING = 6, 7, 8, 9, 10
 _S_USER_INTEREST, _S_USER_AGE, _S_USER_PRICE, _S_USER_ACTIVITY, _S_USER_RESP, _S_USER_DECLARED = 20, 21, 22, 23, 24, 25
-_S_HASH_TASTE, _S_HASH_ATTRACT, _S_HASH_POLICY = 40, 41, 42
+_S_HASH_TASTE, _S_HASH_ATTRACT, _S_HASH_POLICY, _S_HASH_HIDDEN = 40, 41, 42, 43
 _S_SESSIONS = {"early": 60, "late": 61}
 _S_CATEGORY_AGE = 70
 _WARM, _COLD = 0, 1
@@ -242,10 +242,16 @@ class ShopWorld:
                 + p.rel_noise * eps_attr
             )
         )
-        intent = special.expit(
+        logit_intent = (
             p.buy_intercept + p.buy_affinity * self._affinity + p.buy_quality * q
             - self._price_sensitivity[:, None] * log_rel_price + p.buy_noise * eps
         )
+        # a private taste signal the old recommender sees (it also drives purchases) and the logs never record
+        self._hidden_taste = None
+        if p.hidden_taste_logging or p.hidden_taste_purchase:
+            self._hidden_taste = read_only(hash_normal(self._hash_key(_S_HASH_HIDDEN), rows, cols))
+            logit_intent = logit_intent + p.hidden_taste_purchase * self._hidden_taste
+        intent = special.expit(logit_intent)
         self._awareness = read_only(special.expit(p.aware_intercept + p.aware_prominence * self._prominence))
         a = self._awareness[None, :]
         p0 = a * intent
@@ -273,6 +279,8 @@ class ShopWorld:
                 + p.logging_quality * qual[None, :n]
                 + p.logging_interest * (self._affinity[:, :n] + p.logging_interest_noise * self._policy_noise[:, :n])
             )
+            if self._hidden_taste is not None:
+                score = score + p.hidden_taste_logging * self._hidden_taste[:, :n]
             pi = (1.0 - p.logging_exploration) * capped_inclusion(score, self.k) + p.logging_exploration * self.k / n
             pi = np.minimum(pi, 1.0)
             self._inclusion[period] = read_only(pi)
@@ -365,6 +373,11 @@ class ShopWorld:
     item_quality = property(lambda self: self._quality, doc="Latent item quality (hidden; described in the text).")
     item_topics = property(lambda self: self._topic, doc="Latent item topic vectors, ``(n_items_total, 12)``.")
     user_interests = property(lambda self: self._interests, doc="Latent user interests, ``(n_users, 12)``.")
+    hidden_taste = property(
+        lambda self: self._hidden_taste,
+        doc="The private per-pair taste signal (standard normal, ``(n_users, n_items_total)``) behind the "
+            "``hidden_taste_*`` switches; ``None`` when both are 0. Truth: for the judge only.",
+    )
 
     def logging_probabilities(self, period: str = "early") -> LoggingProbabilities:
         """The logging policy's exact inclusion and per-slot probabilities over the period's available items.
@@ -638,6 +651,9 @@ class ShopWorld:
                 .astype(np.int64),
             }
         )
+        if not self.params.log_propensities:  # a logger that did not record its probabilities: estimate them
+            impressions = impressions.drop(columns=[C.PROPENSITY, C.SHOW_PROBABILITY])
+            pairs = pairs.drop(columns=[C.SHOW_PROBABILITY])
         sessions = pd.DataFrame({C.SESSION: session_ids, C.TIMESTAMP: times, C.USER: users})
         return ShopLogs(
             impressions=impressions,
