@@ -3,7 +3,8 @@ tests/test_reliability.py and by ``python tests/bad_inputs.py``, which prints ho
 
 A case ends in one of four ways: the package's own error (raised from a ``causalrec_tutorial`` frame, a
 ``ValueError``/``TypeError`` whose message names the argument; "unnamed" when it does not), an error from inside
-a dependency, or a result returned silently (a hang would stop the run: every call here is small). Silent results are listed so that a reader can judge whether the value is a documented answer.
+a dependency, or a result returned silently (a hang would stop the run: every call here is small). Silent results
+are listed so that a reader can judge whether the value is a documented answer.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def cases():
                                      {"embeddings": GENERIC, "n_components": [0, -1, 10, NAN, "x"]}),
         "causal.shop_frame": (K.shop_frame, dict(world=world(), rng=0), {"world": [None, "x"], "period": ["x"],
                                                                          "n_strata": [0, -1, NAN]}),
-        "world.ShopWorld": (crt.world.ShopWorld, dict(seed=1, n_users=10, n_items=10, n_cold_items=1, n_sessions=20, n_unshown=2),
+        "world.ShopWorld": (crt.world.ShopWorld, dict(seed=1, n_users=10, n_items=10, n_cold_items=1, n_sessions=20,
+                                                      n_unshown=2),
                             {"seed": [-1, NAN, "x"], "n_users": [0, -1, NAN, "x"], "k": [0, 11, NAN],
                              "n_unshown": [-1, NAN], "params": ["x", 3]}),
         "world.policy_value": (world().policy_value, dict(policy="logging"),

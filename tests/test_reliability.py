@@ -204,7 +204,8 @@ def test_the_bad_input_matrix_gets_the_packages_own_error_everywhere():
     total = sum(map(len, results.values()))
     assert total >= 400
     for kind in ("dependency", "unnamed"):
-        assert not results[kind], f"{kind} errors: " + "; ".join(f"{label}: {detail}" for label, detail in results[kind])
+        listed = "; ".join(f"{label}: {detail}" for label, detail in results[kind])
+        assert not results[kind], f"{kind} errors: {listed}"
     silent = {label for label, _ in results["silent"]}
     assert silent <= set(DOCUMENTED), f"silent results: {sorted(silent - set(DOCUMENTED))}"
 

@@ -134,3 +134,105 @@ def test_sweep_refuses_bad_arguments(kwargs, message):
     args = {"experiment": _naive_bias, "seeds": [1], **kwargs}
     with pytest.raises(ValueError, match=message):
         sweep(**args)
+
+
+RANKED = dataclasses.replace(ShopParams(), logging_order="ranked")
+
+
+@pytest.fixture(scope="module")
+def ranked_world():
+    return ShopWorld(seed=13, params=RANKED, n_users=250, n_items=60, n_cold_items=4, n_sessions=12000,
+                     n_late_sessions=500)
+
+
+def test_ranked_slot_probabilities_are_a_distribution_per_slot_and_sum_to_inclusion(ranked_world):
+    lp = ranked_world.logging_probabilities()
+    assert lp.per_slot.shape == (ranked_world.n_users, ranked_world.n_items, ranked_world.k)
+    np.testing.assert_allclose(lp.per_slot.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(lp.per_slot.sum(axis=2), lp.inclusion, atol=1e-12)
+    assert (lp.per_slot >= 0).all()
+
+
+def test_ranked_logs_put_the_logger_s_best_first_and_log_the_exact_slot_propensity(ranked_world):
+    imp = ranked_world.logs().impressions
+    u, i, s = imp[C.USER].to_numpy(), imp[C.ITEM].to_numpy(), imp[C.POSITION].to_numpy()
+    np.testing.assert_allclose(imp[C.PROPENSITY].to_numpy(), ranked_world.logging_probabilities().per_slot[u, i, s])
+    rel_by_slot = pd.Series(ranked_world.relevance[u, i]).groupby(s).mean().to_numpy()
+    assert np.all(np.diff(rel_by_slot) < 0), "under ranked logging the top slots hold the more relevant items"
+    shuffled = ShopWorld(seed=13, n_users=250, n_items=60, n_cold_items=4, n_sessions=12000, n_late_sessions=500)
+    si = shuffled.logs().impressions
+    flat = pd.Series(shuffled.relevance[si[C.USER], si[C.ITEM]]).groupby(si[C.POSITION].to_numpy()).mean()
+    assert flat.max() - flat.min() < 0.25 * (rel_by_slot[0] - rel_by_slot[-1]), "shuffled slots: no such gradient"
+
+
+def test_ranked_slot_frequencies_match_the_exact_probabilities(ranked_world):
+    """Counts of (item, slot) over all sessions against sum over sessions of P(item in slot | user)."""
+    logs = ranked_world.logs()
+    imp = logs.impressions
+    users = logs.sessions[C.USER].to_numpy()
+    P = ranked_world.logging_probabilities().per_slot
+    expected = np.einsum("u,uis->is", np.bincount(users, minlength=ranked_world.n_users).astype(float), P)
+    observed = np.zeros_like(expected)
+    np.add.at(observed, (imp[C.ITEM].to_numpy(), imp[C.POSITION].to_numpy()), 1.0)
+    mask = expected > 5
+    z = (observed[mask] - expected[mask]) / np.sqrt(expected[mask])
+    assert np.abs(z).max() < 5.0
+    assert 0.6 < np.mean(z**2) < 1.6, np.mean(z**2)
+
+
+def test_ranked_exact_policy_value_matches_the_logged_clicks(ranked_world):
+    sessions = ranked_world.logs().impressions.groupby(C.SESSION)[[C.CLICK, C.PURCHASE]].sum()
+    value = ranked_world.policy_value("logging")
+    se = sessions[C.CLICK].std() / np.sqrt(len(sessions))
+    assert abs(sessions[C.CLICK].mean() - value.clicks) < 4 * se
+    ab = ranked_world.simulate_ab_test("logging", "logging", 20000, rng=5)
+    assert abs(ab.sessions[C.PURCHASE].mean() - value.purchases) < 4 * ab.sessions[C.PURCHASE].std() / np.sqrt(20000)
+
+
+def test_ranked_shown_effect_weights_the_uplift_by_the_item_s_own_examination(ranked_world):
+    tau = ranked_world.shown_effect()
+    lp = ranked_world.logging_probabilities()
+    e_shown = (lp.per_slot @ ranked_world.examination) / lp.inclusion
+    np.testing.assert_allclose(tau, e_shown * ranked_world.uplift[:, : ranked_world.n_items])
+    assert e_shown.max() > ranked_world.examination.mean() > e_shown.min()
+    te = ranked_world.true_effects()
+    w = ranked_world.session_weights[:, None]
+    assert te.att == pytest.approx(float(np.sum(w * lp.inclusion * tau) / np.sum(w * lp.inclusion)))
+
+
+def test_the_exact_slot_probabilities_agree_with_brute_force_enumeration():
+    """On a tiny catalogue: sweep the start u0 over a fine grid and rank each chosen set by the score."""
+    from causalrec_tutorial.world.draws import systematic_slot_probabilities
+
+    rng = np.random.default_rng(0)
+    pi = np.array([[0.9, 0.35, 0.5, 0.75, 0.2, 0.3]])
+    cum = np.cumsum(pi, axis=1)
+    cum[:, -1] = 3.0
+    score = rng.standard_normal((1, 6))
+    exact = systematic_slot_probabilities(cum, score, 3)[0]
+    brute = np.zeros((6, 3))
+    grid = (np.arange(200000) + 0.5) / 200000
+    for u0 in grid[::50]:
+        chosen = np.searchsorted(cum[0], u0 + np.arange(3), side="right")
+        ranked = chosen[np.argsort(-score[0, chosen], kind="stable")]
+        brute[ranked, np.arange(3)] += 1.0
+    brute /= len(grid[::50])
+    np.testing.assert_allclose(exact, brute, atol=2e-3)
+    np.testing.assert_allclose(exact.sum(axis=1), pi[0], atol=1e-12)
+
+
+def test_logging_order_is_validated():
+    with pytest.raises(ValueError, match="logging_order"):
+        ShopParams(logging_order="sorted")
+
+
+def test_target_policy_helpers_use_the_exact_ranked_slot_probabilities(ranked_world):
+    from causalrec_tutorial import evaluate
+
+    imp = ranked_world.logs().impressions
+    np.testing.assert_allclose(evaluate.slot_probability(ranked_world, "logging", imp), imp[C.PROPENSITY])
+    dist = evaluate.slot_distribution(ranked_world, ranked_world.relevance[:, : ranked_world.n_items],
+                                      logging_share=0.5)
+    np.testing.assert_allclose(dist.sum(axis=1), 1.0, atol=1e-12)
+    value = evaluate.mixture_value(ranked_world, "logging")
+    assert value.clicks == pytest.approx(ranked_world.policy_value("logging").clicks)

@@ -204,7 +204,6 @@ def estimate_regression_att(data: pd.DataFrame, treatment: str, outcome: str, co
     return EffectEstimate(value, value - z * se, value + z * se, name)
 
 
-# ----- the shop's logs as an analysis table ----------------------------------------------------------------------------
 
 #: Observed covariates of :func:`shop_frame` (numeric; ``category`` is added as a categorical column).
 OBSERVED = ("log_popularity", "log_price", "interest_match", "age")
@@ -220,7 +219,8 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
     the logging policy's ``show_probability`` π, ``logit_pi``, ``pi_stratum`` (``n_strata`` quantile bins of π),
     ``sample_weight`` and ``table_propensity`` = π / (π + (1 − π) / sample_weight of a not-shown row) (the exact
     probability that a row of this table is a shown pair); hidden truth: ``quality`` and ``tau`` (the pair's true
-    effect of being shown on purchase, ``mean_examination × uplift``).
+    effect of being shown on purchase, :meth:`ShopWorld.shown_effect`: ``mean_examination × uplift`` with shuffled
+    slots).
 
     Args:
         world: a :class:`~causalrec_tutorial.world.ShopWorld`.
@@ -262,7 +262,7 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
     unshown_weight = float(pairs.loc[shown == 0, C.SAMPLE_WEIGHT].max()) if (shown == 0).any() else 1.0
     cat = items[C.CATEGORY].to_numpy()[i]
     pop = items[C.POPULARITY].to_numpy()
-    te = world.true_effects(period)
+    tau = world.shown_effect(period)  # the judge's column: the pair's true effect of being shown
     age = users[C.AGE].to_numpy(float)[u]
     out = pd.DataFrame({
         C.SESSION: pairs[C.SESSION].to_numpy(),
@@ -282,7 +282,7 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
         C.SAMPLE_WEIGHT: pairs[C.SAMPLE_WEIGHT].to_numpy(float),
         "table_propensity": pi / (pi + (1.0 - pi) / unshown_weight),
         "quality": world.item_quality[i],
-        "tau": te.mean_examination * world.uplift[u, i],
+        "tau": tau[u, i],
     })
     return out
 

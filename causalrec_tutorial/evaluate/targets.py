@@ -64,9 +64,11 @@ def slot_distribution(
     share = _check_share(logging_share)
     ranking = _ranking(world, policy, period)
     per_slot = world.logging_probabilities(period).per_slot
+    if per_slot.ndim == 2:  # shuffled slots: the same probability in every slot
+        per_slot = np.repeat(per_slot[:, :, None], world.k, axis=2)
     if ranking is None:
-        return np.repeat(per_slot[:, :, None], world.k, axis=2)
-    dist = np.repeat((share * per_slot)[:, :, None], world.k, axis=2)
+        return per_slot.copy()
+    dist = share * per_slot
     rows = np.arange(world.n_users)[:, None]
     dist[rows, ranking, np.arange(world.k)[None, :]] += 1.0 - share
     return dist
@@ -127,7 +129,8 @@ def slot_probability(
     for name, arr, size in ((C.USER, u, world.n_users), (C.ITEM, i, n), (C.POSITION, s, world.k)):
         if arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= size:
             raise ValueError(f"impressions[{name!r}] must be integers in [0, {size}) for period {period!r}")
-    per_slot = world.logging_probabilities(period).per_slot[u, i]
+    probs = world.logging_probabilities(period).per_slot
+    per_slot = probs[u, i] if probs.ndim == 2 else probs[u, i, s]
     if ranking is None:
         return per_slot.copy()
     return share * per_slot + (1.0 - share) * (ranking[u, s] == i)

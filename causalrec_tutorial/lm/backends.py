@@ -121,7 +121,9 @@ class OpenAICompatible:
         except BackendError:
             raise
         except (OSError, http.client.HTTPException, TimeoutError) as err:
-            why = f"no complete answer within {self.timeout:g} s" if expired.is_set() else str(err) or type(err).__name__
+            why = str(err) or type(err).__name__
+            if expired.is_set():
+                why = f"no complete answer within {self.timeout:g} s"
             raise BackendError(f"could not reach {url} ({why}); is the server running?") from None
         finally:
             timer.cancel()

@@ -76,7 +76,14 @@ purchase-intent logit as :math:`+\,\lambda_\text{buy} z_{ui}` (``hidden_taste_pu
 records it, so adjusting for observed covariates leaves confounding behind, while the logged (true) propensity
 still removes it. ``log_propensities=False`` drops ``propensity`` and ``show_probability`` from the logs: the
 analyst must then estimate propensities (the truth stays available to the judge through
-:meth:`ShopWorld.logging_probabilities` and :attr:`ShopWorld.hidden_taste`).
+:meth:`ShopWorld.logging_probabilities` and :attr:`ShopWorld.hidden_taste`). *Ranked logging*
+(``logging_order="ranked"``): the old recommender puts the items it sampled in the order of its own score, best in
+slot 0, so the slot is no longer random: relevant items sit where examination is high, and position confounds
+relevance. The inclusion probabilities are unchanged; the per-slot probability :math:`P(i \text{ in slot } s)` is
+computed exactly (systematic sampling takes at most :math:`n + 1` sets as its start varies; see
+:func:`~causalrec_tutorial.world.draws.systematic_slot_probabilities`) and logged as ``propensity``; a pair's effect
+of being shown becomes :math:`E[e_\text{slot} \mid \text{shown}]\,\text{uplift}_{ui}`
+(:meth:`ShopWorld.shown_effect`).
 
 **Effects.** Treatment = *shown by the logging policy* (observable; the slot is random, so the expected
 examination is :math:`\bar e = \text{mean}_s e_s`). Its effect on purchase for a pair is

@@ -65,7 +65,9 @@ class LoggingProbabilities:
 
     Attributes:
         inclusion: P(item shown in a session of this user) (``show_probability`` in the logs); rows sum to ``k``.
-        per_slot: P(item in slot s) = ``inclusion / k``, the same for every slot (``propensity`` in the logs).
+        per_slot: P(item in slot s) (``propensity`` in the logs): ``inclusion / k``, the same for every slot, shape
+            ``(n_users, n_available_items)``, when the old recommender shuffles its slots; with
+            ``logging_order="ranked"`` the exact probability of each slot, shape ``(n_users, n_available_items, k)``.
         period: ``"early"`` or ``"late"``.
 
     Book: 02_the_data.ipynb, sec-shop-logs

@@ -83,6 +83,7 @@ class ShopParams:
     hidden_taste_logging: float = 0.0  # weight of a private per-pair taste signal in the old recommender's score
     hidden_taste_purchase: float = 0.0  # weight of the same signal in the purchase-intent logit
     log_propensities: bool = True  # False: the logs hold no propensity / show_probability (they must be estimated)
+    logging_order: str = "shuffled"  # "ranked": the old recommender puts its best-scored item in the top slot
 
     def __post_init__(self) -> None:
         """Every coefficient is a finite number; those that are a spread, a rate or a share are in their range."""
@@ -92,11 +93,16 @@ class ShopParams:
                 if not isinstance(value, bool):
                     raise TypeError(f"{field.name} must be True or False, got {value!r}")
                 continue
+            if field.name in _CHOICES:
+                if value not in _CHOICES[field.name]:
+                    raise ValueError(f"{field.name} must be one of {_CHOICES[field.name]}, got {value!r}")
+                continue
             low, high, low_open, what = _RANGES.get(field.name, (None, None, False, "a coefficient"))
             check_number(field.name, value, low, high, low_open=low_open, what=what)
 
 
 _FLAGS = frozenset({"log_propensities"})
+_CHOICES = {"logging_order": ("shuffled", "ranked")}
 # Ranges of the coefficients that are not free real numbers: (low, high, low end open, what it is).
 _RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "interest_concentration": (0.0, None, True, "a Dirichlet concentration"),

@@ -25,7 +25,7 @@ from .catalogue import (
     _describe,
     _pick,
 )
-from .draws import capped_inclusion, hash_normal, read_only
+from .draws import capped_inclusion, hash_normal, read_only, sample_unshown, systematic_slot_probabilities
 from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
 from .params import (
     EARLY_DAYS,
@@ -266,6 +266,9 @@ class ShopWorld:
     def _build_logging_policy(self) -> None:
         self._inclusion: dict[str, np.ndarray] = {}
         self._cumulative: dict[str, np.ndarray] = {}
+        self._ranked = self.params.logging_order == "ranked"
+        self._score: dict[str, np.ndarray] = {}  # the logger's score, kept only when it ranks its slots by it
+        self._slot_probs: dict[str, np.ndarray] = {}
         p = self.params
         pop = np.log1p(self._popularity.astype(float))
         qual = self._quality.copy()
@@ -286,6 +289,9 @@ class ShopWorld:
             self._inclusion[period] = read_only(pi)
             cum = np.minimum(np.cumsum(pi, axis=1), self.k)
             cum[:, -1] = self.k
+            if self._ranked:
+                self._score[period] = read_only(score)
+                self._slot_probs[period] = read_only(systematic_slot_probabilities(cum, score, self.k))
             self._cumulative[period] = (cum + self.k * np.arange(self.n_users)[:, None]).ravel()
 
     # ----- public: sizes, tables, truth ---------------------------------------------------------------------------
@@ -391,20 +397,35 @@ class ShopWorld:
         Book: 02_the_data.ipynb, sec-shop-logs
         """
         pi = self._inclusion[_check_period(period)]
-        return LoggingProbabilities(inclusion=pi, per_slot=read_only(pi / self.k), period=period)
+        per_slot = self._slot_probs[period] if self._ranked else read_only(pi / self.k)
+        return LoggingProbabilities(inclusion=pi, per_slot=per_slot, period=period)
+
+    def shown_effect(self, period: str = "early") -> np.ndarray:
+        """The true effect on purchase of *being shown by the logging policy*, per (user, available item).
+
+        ``E[e_slot | shown] * uplift``: with shuffled slots the expected examination is the mean over slots; with
+        ranked slots it is the item's own, ``sum_s P(slot s) e_s / P(shown)``. The judge's answer, never an input.
+
+        Book: 02_the_data.ipynb, sec-shop-truth
+        """
+        n = self.n_available(_check_period(period))
+        if not self._ranked:
+            return float(self._examination.mean()) * self._uplift[:, :n]
+        e_shown = (self._slot_probs[period] @ self._examination) / self._inclusion[period]
+        return e_shown * self._uplift[:, :n]
 
     def true_effects(self, period: str = "early") -> TrueEffects:
         """Exact average effects of being shown by the logging policy on purchase (ATE, ATT, ATC).
 
-        The effect for a pair is ``mean(examination) * uplift[u, i]`` (the logging policy's slot is uniformly
-        random); averages run over the session-user distribution and the period's available items.
+        The effect for a pair is :meth:`shown_effect` (``mean(examination) * uplift[u, i]`` when the logging
+        policy's slot is uniformly random); averages run over the session-user distribution and the period's items.
 
         Book: 02_the_data.ipynb, sec-shop-truth
         """
         n = self.n_available(period)
         pi = self._inclusion[period]
-        e_bar = float(self._examination.mean())
-        tau = e_bar * self._uplift[:, :n]
+        e_bar = float(self._examination.mean())  # also the mean examination of a shown pair under ranked slots
+        tau = self.shown_effect(period)
         w = self._session_weights[:, None]
         ate = float(np.sum(w * tau) / n)
         att = float(np.sum(w * pi * tau) / np.sum(w * pi))
@@ -506,7 +527,11 @@ class ShopWorld:
         pol = self._as_policy(policy, period)
         n = self.n_available(period)
         w = self._session_weights
-        if isinstance(pol, str):
+        if isinstance(pol, str) and self._ranked:
+            exam = self._slot_probs[period] @ self._examination  # P(shown and examined) per pair
+            clicks_u = np.sum(exam * self._relevance[:, :n], axis=1)
+            incr_u = np.sum(exam * self._uplift[:, :n], axis=1)
+        elif isinstance(pol, str):
             pi = self._inclusion[period]
             e_bar = self._examination.mean()
             clicks_u = e_bar * np.sum(pi * self._relevance[:, :n], axis=1)
@@ -524,12 +549,15 @@ class ShopWorld:
     # ----- simulation ---------------------------------------------------------------------------------------------
 
     def _logging_slates(self, users: np.ndarray, period: str, rng: np.random.Generator) -> np.ndarray:
-        """k distinct items per session by systematic πps sampling, in a uniformly random slot order."""
+        """k distinct items per session by systematic πps sampling, in a uniformly random slot order (or ranked)."""
         n = self.n_available(period)
         u0 = rng.random(len(users))
         points = (users * self.k + u0)[:, None] + np.arange(self.k)[None, :]
         flat = np.searchsorted(self._cumulative[period], points, side="right")
         chosen = flat - users[:, None] * n
+        if self._ranked:  # best-scored first; ties go to the lower item id
+            order = np.lexsort((chosen, -self._score[period][users[:, None], chosen]), axis=1)
+            return np.take_along_axis(chosen, order, axis=1)
         order = rng.permuted(np.broadcast_to(np.arange(self.k), chosen.shape).copy(), axis=1)
         return np.take_along_axis(chosen, order, axis=1)
 
@@ -570,19 +598,6 @@ class ShopWorld:
             organic_items=np.concatenate(org_i) if org_i else np.zeros(0, np.int64),
         )
 
-    def _sample_unshown(self, shown: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n_unshown`` distinct not-shown items per session, uniformly (sequential draws, skipping excluded)."""
-        m = self.n_unshown
-        excluded = np.sort(shown, axis=1)
-        out = np.empty((len(shown), m), dtype=np.int64)
-        for j in range(m):
-            x = rng.integers(0, n - self.k - j, size=len(shown))
-            for col in range(excluded.shape[1]):
-                x = x + (x >= excluded[:, col])
-            out[:, j] = x
-            excluded = np.sort(np.concatenate([excluded, x[:, None]], axis=1), axis=1)
-        return out
-
     def _simulate_period(self, period: str) -> ShopLogs:
         rng = self._rng(_S_SESSIONS[period])
         n_s = self.n_sessions if period == "early" else self.n_late_sessions
@@ -594,13 +609,15 @@ class ShopWorld:
         times = START + pd.to_timedelta(np.floor(seconds).astype(np.int64), unit="s")
         users = rng.choice(self.n_users, size=n_s, p=self._session_weights)
         slates = self._logging_slates(users, period, rng)
-        unshown = self._sample_unshown(slates, n, rng)
+        unshown = sample_unshown(slates, n, self.n_unshown, rng)
         out = self._outcomes(users, slates, period, rng, extra=unshown)
         pi = self._inclusion[period]
         session_ids = first_id + np.arange(n_s)
 
         rep = lambda a, m: np.repeat(np.asarray(a), m)  # noqa: E731
         pi_shown = pi[users[:, None], slates]
+        slot_p = (self._slot_probs[period][users[:, None], slates, np.arange(k)[None, :]] if self._ranked
+                  else pi_shown / k)
         impressions = pd.DataFrame(
             {
                 C.SESSION: rep(session_ids, k),
@@ -608,7 +625,7 @@ class ShopWorld:
                 C.USER: rep(users, k),
                 C.ITEM: slates.ravel(),
                 C.POSITION: np.tile(np.arange(k), n_s),
-                C.PROPENSITY: (pi_shown / k).ravel(),
+                C.PROPENSITY: slot_p.ravel(),
                 C.SHOW_PROBABILITY: pi_shown.ravel(),
                 C.CLICK: out["click"].ravel().astype(np.int64),
                 C.PURCHASE: out["purchase_shown"].ravel().astype(np.int64),
