@@ -22,7 +22,6 @@ from .._checks import (
     check_weights,
     float_array,
     id_array,
-    matrix,
 )
 from .history import EVENT_WEIGHTS
 
@@ -260,9 +259,9 @@ def score_items(user_vectors: np.ndarray, item_embeddings: np.ndarray) -> np.nda
 
     Book: 03_interest_extraction.ipynb, sec-interest-pooling
     """
-    U = matrix("user_vectors", user_vectors, ndim=(2, 3))
+    U = float_array("user_vectors", user_vectors, "one vector (or several) per user")
     emb = check_embeddings(item_embeddings)
-    if U.shape[-1] != emb.shape[1]:
+    if U.ndim not in (2, 3) or U.shape[-1] != emb.shape[1]:
         raise ValueError(f"user_vectors {U.shape} and item_embeddings {emb.shape} do not match")
     if U.ndim == 2:
         return U @ emb.T

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._checks import check_embeddings, matrix
+from .._checks import check_embeddings, float_array
 from .pooling import _unit
 
 __all__ = ["category_profile", "interest_agreement"]
@@ -136,9 +136,10 @@ def interest_agreement(
 
     if measure not in _AGREEMENT_MEASURES:
         raise ValueError(f"measure must be one of {_AGREEMENT_MEASURES}, got {measure!r}")
-    P = matrix("profile", profile)
-    W = matrix("true_interests", true_interests)
-    if P.shape != W.shape:
+    # NaN is allowed (a user without events has no profile; choose the users to compare with ``users``)
+    P = float_array("profile", profile, "one score per (user, category)")
+    W = float_array("true_interests", true_interests, "one weight per (user, category)")
+    if P.shape != W.shape or P.ndim != 2:
         raise ValueError(f"profile {P.shape} and true_interests {W.shape} must have the same 2-D shape")
     rows = np.arange(len(P)) if users is None else np.asarray(users, dtype=np.int64)
     P, W = P[rows], W[rows]
