@@ -111,8 +111,8 @@ def cases():
                                          {"pitch": [None, 3], "item_text": [None, 3]}),
         "recommend.template_pitch": (R.template_pitch, dict(item=world().items.iloc[0]), {"item": [None, "abc", {}]}),
         "recommend.position_effect": (R.position_effect, dict(trials=pd.DataFrame({
-            "case": [0, 0, 1, 1], "trial": [0, 1, 0, 1], "position": [0, 1, 0, 1], "picked": [1, 0, 0, 1],
-            "shown_position": [0, 1, 0, 1]}), rng=0, n_bootstrap=10),
+            "case": [0, 0, 1, 1, 2, 2], "position": [0, 1, 0, 1, 0, 1], "chosen": [1, 0, 0, 1, 1, 0]}),
+            rng=0, n_bootstrap=10),
             {"n_bootstrap": [0, -1, "x"], "confidence": [0, 1, NAN, "x"], "trials": [None, "abc"]}),
         "interest.pool_mean": (I.pool_mean, dict(history=[0, 1], item_embeddings=np.eye(3)),
                                {"history": [None, "abc", [], [5], [-1], [NAN]], "item_embeddings": GENERIC,
@@ -184,6 +184,9 @@ def run(verbose: bool = True) -> dict[str, list]:
 
     results = {"own": [], "unnamed": [], "dependency": [], "silent": []}
     for name, (func, base, bad) in cases().items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            func(**base)  # every baseline must succeed, or its bad cases would prove nothing
         for arg, values in bad.items():
             for value in values:
                 kwargs = dict(base, **{arg: value})

@@ -260,3 +260,64 @@ def test_the_encoder_returns_its_vectors_when_the_cache_cannot_be_written(tmp_pa
         vecs = enc.encode(["a red kettle", "a blue kettle"])
     assert vecs.shape == (2, enc.dim) and np.isfinite(vecs).all()
     np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, rtol=1e-5)
+
+
+# Found by the cold reliability review: each was wrong after the first reliability commits.
+REVIEW_CASES = [
+    ("uplift NaN purchase", lambda: recommend.estimate_uplift(
+        _pairs(purchase=(1, np.nan)), np.eye(2), n_users=2, n_items=2), ValueError, "purchase"),
+    ("uplift purchase 2", lambda: recommend.estimate_uplift(
+        _pairs(purchase=(1, 2.0)), np.eye(2), n_users=2, n_items=2), ValueError, "purchase"),
+    ("uplift shown 0.5", lambda: recommend.estimate_uplift(
+        _pairs(shown=(1, 0.5)), np.eye(2), n_users=2, n_items=2), ValueError, "shown"),
+    ("examination click 2", lambda: recommend.estimate_examination(_impressions(click=(0, 2))), ValueError, "click"),
+    ("a title string split into letters", lambda: recommend.lm_position_experiment(
+        None, [("sci-fi", "Alien")], 2, rng=0), TypeError, "candidate_titles"),
+    ("position_effect chosen 2", lambda: recommend.position_effect(pd.DataFrame(
+        {"case": [0, 0, 1, 1], C.POSITION: [0, 1, 0, 1], "chosen": [2, 0, 0, 1]}), rng=0, n_bootstrap=5),
+     ValueError, "chosen"),
+    ("regression ATT covariates as a string", lambda: causal.estimate_regression_att(
+        pd.DataFrame({"t": [1, 0, 0, 1], "y": [1.0, 0, 0, 1], "x": [0.1, 0.2, 0.3, 0.4]}), "t", "y", "xy"),
+     TypeError, "covariates"),
+    ("regression ATT NaN in a spline column", lambda: causal.estimate_regression_att(
+        pd.DataFrame({"t": [1, 0, 0, 1, 0, 0], "y": [1.0, 0, 0, 1, 0, 0], "s": [0.1, np.nan, 0.3, 0.4, 0.5, 0.6]}),
+        "t", "y", spline=["s"]), ValueError, "'s'"),
+    ("cache namespace not ASCII", lambda: cache.DiskCache("café"), ValueError, "namespace"),
+    ("HTTP timeout of 30,000 years", lambda: backends_module().OpenAICompatible("http://127.0.0.1:1/v1", "m",
+                                                                                 timeout=1e12), ValueError, "timeout"),
+    ("HTTP api key with a carriage return", lambda: backends_module().OpenAICompatible(
+        "http://127.0.0.1:1/v1", "m", api_key="a\rb"), ValueError, "api_key"),
+]
+
+
+def backends_module():
+    from causalrec_tutorial.lm import backends
+
+    return backends
+
+
+@pytest.mark.parametrize("case, call, error, name", REVIEW_CASES, ids=[c[0] for c in REVIEW_CASES])
+def test_review_cases_are_refused_naming_the_argument(case, call, error, name):
+    with pytest.raises(error) as info:
+        call()
+    assert name in str(info.value), f"{case}: {info.value}"
+
+
+def test_relative_examination_above_one_is_a_valid_propensity():
+    """The first reliability commit refused p > 1 in ips_weights, which broke the IPS click model whenever the
+    estimated examination of a lower slot came out above slot 0's (e.g. with position_decay=0)."""
+    np.testing.assert_allclose(recommend.ips_weights([0.5, 1.2], clip=20), [2.0, 1 / 1.2])
+    imp = _impressions(click=(1, 1))
+    exam = recommend.estimate_examination(imp)
+    assert exam[1] > 1
+    model = recommend.fit_click_model(imp, weighting="ips", epochs=1, validation_split=0.0)
+    assert np.isfinite(model.scores()).all()
+
+
+def test_an_unreadable_cache_entry_is_recomputed_not_fatal(tmp_path):
+    store = cache.DiskCache("t", directory=tmp_path)
+    key = cache.make_key("m", {}, "", "x")
+    store._path(key).parent.mkdir(parents=True)
+    store._path(key).mkdir()  # a folder where the entry should be: reading it fails even as root
+    with pytest.warns(RuntimeWarning, match="not cached"):
+        assert store.get_or_compute(key, lambda: [1, 2]) == [1, 2]

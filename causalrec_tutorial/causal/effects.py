@@ -164,8 +164,14 @@ def estimate_regression_att(data: pd.DataFrame, treatment: str, outcome: str, co
     Book: 04_causal_graphs.ipynb, sec-causal-dowhy
     """
     names = [treatment, outcome, *covariates, *spline, *([weight] if weight else []), *([cluster] if cluster else [])]
+    for name, cols in (("covariates", covariates), ("spline", spline)):
+        if isinstance(cols, (str, bytes)):
+            raise TypeError(f"{name} must be a sequence of column names, not the string {cols!r}")
     check_columns(data, "data", names)
     check_int("n_knots", n_knots, 2)
+    for col in spline:  # a NaN would collapse the knots and silently drop the spline term
+        check_finite(f"data[{col!r}]", float_array(f"data[{col!r}]", data[col], "a numeric spline column"),
+                     "a numeric spline column")
     t = data[treatment].to_numpy()
     if not np.isin(t, (0, 1)).all():
         raise ValueError(f"{treatment} must hold only 0 and 1")

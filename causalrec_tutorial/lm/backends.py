@@ -68,9 +68,10 @@ class OpenAICompatible:
             raise ValueError(f"base_url has no host name, got {base_url!r}")
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a non-empty string (the name the server expects), got {model!r}")
-        timeout = check_number("timeout", timeout, 0.0, None, low_open=True, what="seconds for one request")
-        if api_key is not None and (not isinstance(api_key, str) or not api_key or "\n" in api_key):
-            raise ValueError("api_key must be a non-empty one-line string")
+        timeout = check_number("timeout", timeout, 0.0, 86400.0, low_open=True, what="seconds for one request")
+        if api_key is not None and (not isinstance(api_key, str) or not api_key or any(c in api_key for c in "\r\n")
+                                    or not api_key.isascii()):
+            raise ValueError("api_key must be a non-empty one-line ASCII string")
         if api_key and parts.scheme == "http" and not _is_local(parts.hostname):
             warnings.warn(f"an API key is sent in clear text over http:// to {parts.hostname}; use https://",
                           UserWarning, stacklevel=2)
@@ -138,8 +139,8 @@ class OpenAICompatible:
             raise BackendError(f"{url} answered HTTP {response.status}: {raw[:300].decode('utf-8', 'replace')}")
         try:
             reply = json.loads(raw.decode("utf-8"))
-        except ValueError as err:
-            raise BackendError(f"{url} did not answer with JSON: {err}") from None
+        except (ValueError, RecursionError) as err:
+            raise BackendError(f"{url} did not answer with JSON: {str(err)[:200]}") from None
         if not isinstance(reply, dict):
             raise BackendError(f"{url} answered JSON that is not an object: {str(reply)[:300]}")
         return reply
@@ -185,7 +186,10 @@ class OpenAICompatible:
                 picked.append(float(v))
             if not picked:
                 raise BackendError("the server returned no log-probs for the continuation")
-            scores.append(float(sum(picked)))
+            total = float(sum(picked))
+            if not math.isfinite(total):
+                raise BackendError(f"the log-probs of a continuation sum to {total}, not a finite number")
+            scores.append(total)
         return scores
 
     def __repr__(self) -> str:

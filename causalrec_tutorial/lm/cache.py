@@ -130,7 +130,8 @@ class DiskCache:
     """
 
     def __init__(self, namespace: str, directory: str | os.PathLike | None = None) -> None:
-        if not isinstance(namespace, str) or not namespace or not namespace.replace("-", "").replace("_", "").isalnum():
+        if (not isinstance(namespace, str) or not namespace or not namespace.isascii()
+                or not namespace.replace("-", "").replace("_", "").isalnum()):
             raise ValueError(f"namespace must be a plain folder name (letters, digits, -, _), got {namespace!r}")
         self.namespace = namespace
         self._directory = pathlib.Path(directory) if directory is not None else None
@@ -160,7 +161,7 @@ class DiskCache:
         try:
             with open(path, "rb") as handle:
                 blob = handle.read()
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # missing, or unreadable (no permission, a folder in its place): a miss, recomputed
             return default
         m = len(MAGIC)
         if blob[:m - 2] == MAGIC[:m - 2] and blob[:m] != MAGIC:  # an entry of an older format: a plain miss

@@ -78,6 +78,7 @@ def estimate_examination(impressions: pd.DataFrame, k: int | None = None) -> np.
                          f"pass k >= {int(pos.max()) + 1} or leave it out")
     click = float_array(f"impressions.{C.CLICK}", impressions[C.CLICK], "clicks, 0 or 1")
     check_finite(f"impressions.{C.CLICK}", click, "clicks, 0 or 1")
+    check_range(f"impressions.{C.CLICK}", click, 0.0, 1.0, False, "clicks, 0 or 1")
     shows = np.bincount(pos, minlength=k)[:k]
     clicks = np.bincount(pos, weights=click, minlength=k)[:k]
     if (shows == 0).any() or (clicks == 0).any():
@@ -104,9 +105,9 @@ def ips_weights(propensity: Any, clip: float = DEFAULT_CLIP) -> np.ndarray:
     Book: 05_recommendation_generation.ipynb, sec-gen-ips
     """
     clip = check_clip(clip, minimum=1)
-    p = float_array("propensity", propensity, "probabilities in (0, 1]")
-    check_finite("propensity", p, "probabilities in (0, 1]")
-    check_range("propensity", p, 0.0, 1.0, True, "probabilities in (0, 1]")
+    p = float_array("propensity", propensity, "positive propensities")
+    check_finite("propensity", p, "positive propensities")
+    check_range("propensity", p, 0.0, np.inf, True, "positive propensities (a relative examination may exceed 1)")
     return np.minimum(1.0 / p, clip)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .._checks import check_bootstrap, check_columns, check_int
+from .._checks import check_bootstrap, check_columns, check_int, float_array
 from ..causal import EffectEstimate
 from ..config import as_rng
 from ..lm import prompts as _prompts
@@ -123,6 +123,8 @@ def _check_cases(cases: Sequence[Any]) -> list[tuple[str, list[str]]]:
     for c, case in enumerate(cases):
         if not isinstance(case, (tuple, list)) or len(case) != 2:
             raise ValueError(f"case {c} must be (interest_summary, candidate_titles), got {case!r}")
+        if isinstance(case[1], (str, bytes)) or not all(isinstance(t, str) for t in case[1]):
+            raise TypeError(f"case {c}: candidate_titles must be a sequence of strings, not {case[1]!r:.60}")
         out.append((case[0], list(case[1])))
     return out
 
@@ -275,7 +277,9 @@ def _position_sums(trials: pd.DataFrame, position: int | Sequence[int]) -> tuple
     at = np.isin(trials[C.POSITION].to_numpy(), positions).astype(np.float64)
     if at.sum() == 0 or at.sum() == len(at):
         raise ValueError(f"position {position} must be occupied in some rows and not in others")
-    chosen = trials["chosen"].to_numpy(np.float64)
+    chosen = float_array("trials.chosen", trials["chosen"], "0 or 1: was the candidate at this row picked")
+    if not np.isin(chosen, (0.0, 1.0)).all():
+        raise ValueError("trials.chosen must hold only 0 and 1 (was the candidate at this row picked)")
     ids, case = np.unique(trials["case"].to_numpy(), return_inverse=True)
     g = len(ids)
     sums = np.stack([np.bincount(case, weights=v, minlength=g)

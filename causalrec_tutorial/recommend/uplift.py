@@ -248,6 +248,10 @@ def estimate_uplifts(
     n_users, n_items = check_int("n_users", n_users, 1), check_int("n_items", n_items, 1)
     u = id_array("pairs.user_id", pairs[C.USER].to_numpy(), n_users, "user")
     i = id_array("pairs.item_id", pairs[C.ITEM].to_numpy(), n_items, "item")
+    for col in (C.SHOWN, C.PURCHASE):
+        v = float_array(f"pairs.{col}", pairs[col], "0 or 1")
+        if not np.isin(v, (0.0, 1.0)).all():
+            raise ValueError(f"pairs.{col} must hold only 0 and 1, got e.g. {v[~np.isin(v, (0.0, 1.0))][0]!r}")
     t = pairs[C.SHOWN].to_numpy(np.int64)
     y = pairs[C.PURCHASE].to_numpy(np.int64)
     pi = float_array("pairs.show_probability", pairs[C.SHOW_PROBABILITY], "the logged show probability")
@@ -255,8 +259,6 @@ def estimate_uplifts(
     sw = float_array("pairs.sample_weight", pairs[C.SAMPLE_WEIGHT], "the weight of a sampled row")
     check_finite("pairs.sample_weight", sw, "the weight of a sampled row")
     check_range("pairs.sample_weight", sw, 0.0, np.inf, False, "the weight of a sampled row, >= 0")
-    if not np.isin(t, (0, 1)).all():
-        raise ValueError("pairs.shown must hold only 0 and 1")
     if ((pi <= 0) | (pi > 1)).any() or ((t == 0) & (pi >= 1)).any():
         raise ValueError("show_probability must be in (0, 1], and below 1 for not-shown rows")
     if t.min() == t.max():
