@@ -47,6 +47,10 @@ def _pairs(**change):
     return df
 
 
+def _two_features(users, items):
+    return np.column_stack([np.asarray(users, float), np.asarray(items, float)])
+
+
 def _order_scores(bad=np.nan):
     rows = [{"case": 0, "order": r, "candidate": c, C.POSITION: (c - r) % 3, "score": -float(c)}
             for r in range(3) for c in range(3)]
@@ -87,11 +91,11 @@ BAD_INPUTS = [
      ValueError, "click"),
     # uplift
     ("uplift negative sample weight", lambda: recommend.estimate_uplift(
-        _pairs(sample_weight=(1, -2.0)), np.eye(2), n_users=2, n_items=2), ValueError, "sample_weight"),
+        _pairs(sample_weight=(1, -2.0)), _two_features, n_users=2, n_items=2), ValueError, "sample_weight"),
     ("uplift NaN show probability", lambda: recommend.estimate_uplift(
-        _pairs(show_probability=(1, np.nan)), np.eye(2), n_users=2, n_items=2), ValueError, "show_probability"),
+        _pairs(show_probability=(1, np.nan)), _two_features, n_users=2, n_items=2), ValueError, "show_probability"),
     ("uplift shown = 2", lambda: recommend.estimate_uplift(
-        _pairs(shown=(0, 2)), np.eye(2), n_users=2, n_items=2), ValueError, "shown"),
+        _pairs(shown=(0, 2)), _two_features, n_users=2, n_items=2), ValueError, "shown"),
     # LM ranking
     ("NaN candidate score", lambda: recommend.choices_from_order_scores(_order_scores()), ValueError, "scores"),
     ("infinite candidate score", lambda: recommend.choices_from_order_scores(_order_scores(np.inf)), ValueError,
@@ -265,11 +269,11 @@ def test_the_encoder_returns_its_vectors_when_the_cache_cannot_be_written(tmp_pa
 # Found by the cold reliability review: each was wrong after the first reliability commits.
 REVIEW_CASES = [
     ("uplift NaN purchase", lambda: recommend.estimate_uplift(
-        _pairs(purchase=(1, np.nan)), np.eye(2), n_users=2, n_items=2), ValueError, "purchase"),
+        _pairs(purchase=(1, np.nan)), _two_features, n_users=2, n_items=2), ValueError, "purchase"),
     ("uplift purchase 2", lambda: recommend.estimate_uplift(
-        _pairs(purchase=(1, 2.0)), np.eye(2), n_users=2, n_items=2), ValueError, "purchase"),
+        _pairs(purchase=(1, 2.0)), _two_features, n_users=2, n_items=2), ValueError, "purchase"),
     ("uplift shown 0.5", lambda: recommend.estimate_uplift(
-        _pairs(shown=(1, 0.5)), np.eye(2), n_users=2, n_items=2), ValueError, "shown"),
+        _pairs(shown=(1, 0.5)), _two_features, n_users=2, n_items=2), ValueError, "shown"),
     ("examination click 2", lambda: recommend.estimate_examination(_impressions(click=(0, 2))), ValueError, "click"),
     ("a title string split into letters", lambda: recommend.lm_position_experiment(
         None, [("sci-fi", "Alien")], 2, rng=0), TypeError, "candidate_titles"),

@@ -184,7 +184,11 @@ def estimate_ab_effects(
         metrics = [m for m in _AB_METRICS if m in df.columns]
         if not metrics:
             raise ValueError(f"data has none of the default metric columns {list(_AB_METRICS)}: pass metrics=")
+    if isinstance(metrics, str):
+        raise TypeError(f"metrics must be a list of column names, not the string {metrics!r}")
     metrics = list(metrics)
+    if not metrics:
+        raise ValueError("metrics is empty: name at least one metric column (e.g. ['click', 'purchase'])")
     missing = [m for m in metrics if m not in df.columns]
     if missing:
         raise ValueError(f"data lacks metric column(s) {missing}; it has {list(df.columns)}")
@@ -192,6 +196,8 @@ def estimate_ab_effects(
         cluster = C.USER if C.USER in df.columns else None
     if cluster is not None and cluster not in df.columns:
         raise ValueError(f"cluster column {cluster!r} is not in data; expected one of {list(df.columns)} or None")
+    if isinstance(arms, str) or not isinstance(arms, (tuple, list)) or len(arms) != 2:
+        raise ValueError(f"arms must be two labels (control, treatment), e.g. ('A', 'B'), got {arms!r}")
     a_label, b_label = arms
     in_a, in_b = df[C.POLICY] == a_label, df[C.POLICY] == b_label
     for label, mask in ((a_label, in_a), (b_label, in_b)):

@@ -18,6 +18,7 @@ from .._checks import (
     check_bootstrap,
     check_clip,
     check_finite,
+    check_int,
     check_k,
     check_number,
     check_range,
@@ -649,6 +650,7 @@ def fit_reward_model(
         len_list = (int(raw_s.max()) + 1 if raw_s.size else 1) if len_list is None else check_k(len_list, "len_list")
         s = index_array("position", position, n, len_list, "slot")
     n_folds = check_k(n_folds, "n_folds")
+    seed = check_int("seed", seed, 0, 2**32 - 1)
     if n_folds > n:
         raise ValueError(f"n_folds={n_folds} exceeds the {n} rounds")
     C = check_number("C", C, 0.0, None, low_open=True, what="the inverse L2 penalty")

@@ -187,6 +187,8 @@ def check_faithfulness(
 
     Book: 05_recommendation_generation.ipynb, sec-gen-faithfulness
     """
+    if interests is not None and not isinstance(interests, str):
+        raise TypeError(f"interests must be a string (or None), got {type(interests).__name__}")
     if not isinstance(pitch, str) or not pitch.strip():
         raise ValueError("pitch must be a non-empty string")
     if not isinstance(item_text, (str, Mapping, pd.Series)):
@@ -266,6 +268,8 @@ def template_pitch(item: Mapping[str, Any] | pd.Series, interests: str | None = 
     item_fact_text(item)  # validates
     item = dict(item)
     first = re.split(r"(?<=[.!?])\s+", str(item[C.DESCRIPTION]).strip())[0]
+    if interests is not None and not isinstance(interests, str):
+        raise TypeError(f"interests must be a string (or None), got {type(interests).__name__}")
     lead = f"For your interest in {interests.strip()}: " if interests and interests.strip() else ""
     price = f" Price: ${float(item[C.PRICE]):.2f}." if C.PRICE in item else ""
     return f"{lead}{item[C.TITLE]}. {first}{price}"
@@ -310,6 +314,8 @@ def write_pitch(
     prompt = template.render(interests=interests, item=str(item[C.TITLE]), facts=facts)
     text = generator.generate(prompt, max_new_tokens=max_new_tokens, stop=list(template.stop),
                               prompt_version=template.version)
+    if not isinstance(text, str):
+        raise TypeError(f"generator.generate must return a string, got {type(text).__name__}")
     return text.strip()
 
 

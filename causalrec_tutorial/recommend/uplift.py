@@ -164,7 +164,7 @@ def shop_pair_features(
         if len(V) < n_items:
             raise ValueError(f"item_vectors must have at least n_items={n_items} rows, got {V.shape}")
         V = V[:n_items] - V[:n_items].mean(axis=0)
-        k = min(int(n_components), V.shape[1], n_items)
+        k = min(check_int("n_components", n_components, 0), V.shape[1], n_items)
         comps = np.linalg.svd(V, full_matrices=False)[2][:k]
         item_table = np.column_stack([item_table, V @ comps.T])
         names += [f"text_pc{j}" for j in range(k)]
@@ -244,6 +244,9 @@ def estimate_uplifts(
     if weighting not in ("ipw", "none"):
         raise ValueError(f"weighting must be 'ipw' or 'none', got {weighting!r}")
     check_columns(pairs, "pairs", [C.USER, C.ITEM, C.SHOWN, C.SHOW_PROBABILITY, C.SAMPLE_WEIGHT, C.PURCHASE])
+    if not callable(features):
+        raise TypeError(f"features must be a function (users, items) -> (n, d) array, got {type(features).__name__}")
+    seed = check_int("seed", seed, 0, 2**32 - 1)
     clip = check_clip(clip, minimum=1)
     n_users, n_items = check_int("n_users", n_users, 1), check_int("n_items", n_items, 1)
     u = id_array("pairs.user_id", pairs[C.USER].to_numpy(), n_users, "user")
