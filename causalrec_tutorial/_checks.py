@@ -65,10 +65,9 @@ def check_int(name: str, value: Any, minimum: int = 1, maximum: int | None = Non
     """``value`` as an ``int`` if it is an integer (not a bool) in ``[minimum, maximum]``, else ``ValueError``."""
     if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum
             or (maximum is not None and value > maximum)):
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         if maximum is not None:
-            what = f"an integer in [{minimum}, {maximum}]"
-        else:
-            what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            what = f"a positive integer <= {maximum}" if minimum == 1 else f"an integer in [{minimum}, {maximum}]"
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return int(value)
 
@@ -109,6 +108,9 @@ def check_number(
         raise ValueError(f"{name} must be {desc}{about}, got {value!r}")
     return v
 
+
+#: The most bootstrap draws a call accepts (each is a full pass over the data).
+MAX_BOOTSTRAP = 1_000_000
 
 #: The most memory one call may ask for before it is refused up front (a third of a 24 GiB workshop machine).
 MAX_BYTES = 8 * 2**30
@@ -151,9 +153,10 @@ def check_rng(rng: Any) -> np.random.Generator:
 
 def check_bootstrap(n_bootstrap: Any, confidence: Any, minimum: int = 0) -> tuple[int, float]:
     """The number of bootstrap draws (at least ``minimum``; 0 = no interval) and the interval's level in (0, 1)."""
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < minimum:
+    if (isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < minimum
+            or n_bootstrap > MAX_BOOTSTRAP):
         named = {0: "a non-negative integer (0 = no CI)", 1: "a positive integer"}
-        what = named.get(minimum, f"an integer >= {minimum}")
+        what = named.get(minimum, f"an integer >= {minimum}") + f" and at most {MAX_BOOTSTRAP:,}"
         raise ValueError(f"n_bootstrap must be {what}, got {n_bootstrap!r}")
     return int(n_bootstrap), check_fraction("confidence", confidence, "the level of the interval, e.g. 0.95")
 
@@ -294,7 +297,9 @@ def check_embeddings(item_embeddings: Any) -> np.ndarray:
     emb = np.asarray(item_embeddings)
     if emb.ndim != 2 or emb.shape[0] == 0 or emb.dtype.kind not in "fiu":
         raise ValueError(f"item_embeddings must be a 2-D numeric array (n_items, dim), got shape {emb.shape}")
-    return emb.astype(np.float64, copy=False)
+    emb = emb.astype(np.float64, copy=False)
+    check_finite("item_embeddings", emb, "one finite vector per item")
+    return emb
 
 
 def check_history(history: Any, n_items: int) -> np.ndarray:

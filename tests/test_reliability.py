@@ -133,7 +133,7 @@ def test_bad_input_is_refused_naming_the_argument(case, call, error, name, tmp_p
 
 def test_shop_params_default_and_edge_values_are_accepted():
     ShopParams()
-    ShopParams(logging_exploration=0.0, position_decay=0.0, logging_quality=0, declared_interest_accuracy=1.0)
+    ShopParams(logging_exploration=1e-3, position_decay=0.0, logging_quality=0, declared_interest_accuracy=1.0)
 
 
 def test_an_empty_data_or_cache_variable_is_refused(monkeypatch):

@@ -171,13 +171,15 @@ def test_ranked_slot_frequencies_match_the_exact_probabilities(ranked_world):
     imp = logs.impressions
     users = logs.sessions[C.USER].to_numpy()
     P = ranked_world.logging_probabilities().per_slot
-    expected = np.einsum("u,uis->is", np.bincount(users, minlength=ranked_world.n_users).astype(float), P)
+    n_u = np.bincount(users, minlength=ranked_world.n_users).astype(float)
+    expected = np.einsum("u,uis->is", n_u, P)
+    variance = np.einsum("u,uis->is", n_u, P * (1 - P))  # a sum of independent Bernoulli counts
     observed = np.zeros_like(expected)
     np.add.at(observed, (imp[C.ITEM].to_numpy(), imp[C.POSITION].to_numpy()), 1.0)
     mask = expected > 5
-    z = (observed[mask] - expected[mask]) / np.sqrt(expected[mask])
+    z = (observed[mask] - expected[mask]) / np.sqrt(variance[mask])
     assert np.abs(z).max() < 5.0
-    assert 0.6 < np.mean(z**2) < 1.6, np.mean(z**2)
+    assert 0.75 < np.mean(z**2) < 1.3, np.mean(z**2)
 
 
 def test_ranked_exact_policy_value_matches_the_logged_clicks(ranked_world):
@@ -236,3 +238,16 @@ def test_target_policy_helpers_use_the_exact_ranked_slot_probabilities(ranked_wo
     np.testing.assert_allclose(dist.sum(axis=1), 1.0, atol=1e-12)
     value = evaluate.mixture_value(ranked_world, "logging")
     assert value.clicks == pytest.approx(ranked_world.policy_value("logging").clicks)
+
+
+def test_ranked_att_is_recovered_by_ipw_with_the_logged_inclusion_probability(ranked_world):
+    """The truth under ranked logging weights the uplift by the item's own examination; the shuffled formula
+    (mean examination) would be several SE off (the review measured z = -4.4 at this size)."""
+    from causalrec_tutorial import causal
+
+    pairs = ranked_world.logs().pairs
+    t, y = pairs[C.SHOWN].to_numpy(), pairs[C.PURCHASE].to_numpy(float)
+    pi, sw = pairs[C.SHOW_PROBABILITY].to_numpy(), pairs[C.SAMPLE_WEIGHT].to_numpy()
+    ipw = causal.att_weighted(y, t, sw * pi / (1 - pi), pairs[C.SESSION].to_numpy())
+    truth = ranked_world.true_effects().att
+    assert ipw.ci_low <= truth <= ipw.ci_high, (ipw, truth)

@@ -98,6 +98,8 @@ def att_weighted(y, t, control_weight, cluster=None, *, confidence: float = 0.95
         cluster = np.asarray(cluster)
         if cluster.shape != y.shape:
             raise ValueError("cluster must have the same length as y")
+        if cluster.dtype.kind == "f" and not np.isfinite(cluster).all():
+            raise ValueError("cluster has NaN or infinite ids: every unit needs a cluster (e.g. its session)")
         _, inv = np.unique(cluster, return_inverse=True)
         infl = np.bincount(inv, weights=infl)
     g = len(infl)
@@ -268,6 +270,9 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
     unshown_weight = float(pairs.loc[shown == 0, C.SAMPLE_WEIGHT].max()) if (shown == 0).any() else 1.0
     cat = items[C.CATEGORY].to_numpy()[i]
     pop = items[C.POPULARITY].to_numpy()
+    if C.SHOW_PROBABILITY not in pairs.columns:
+        raise ValueError("shop_frame needs the logged show_probability: this world was made with "
+                         "ShopParams(log_propensities=False)")
     tau = world.shown_effect(period)  # the judge's column: the pair's true effect of being shown
     age = users[C.AGE].to_numpy(float)[u]
     out = pd.DataFrame({

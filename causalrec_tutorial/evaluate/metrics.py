@@ -74,6 +74,8 @@ def _truth(truth: Any, n_users: int, ids: np.ndarray) -> tuple[str, Any]:
     )
     if isinstance(truth, pd.DataFrame):
         truth = truth.to_numpy()
+    if isinstance(truth, np.ndarray) and truth.ndim > 2:
+        raise ValueError(f"truth must be {what}; got an array of shape {truth.shape}")
     if isinstance(truth, np.ndarray) and truth.ndim == 2:
         m = float_array("truth", truth, what)
         if m.shape[0] != n_users:
@@ -136,6 +138,8 @@ def _hits_and_counts(ids: np.ndarray, kind: str, truth: Any, metric: str) -> tup
 
 
 def _average(per_user: np.ndarray, per_user_out: bool, metric: str) -> float | np.ndarray:
+    if not isinstance(per_user_out, (bool, np.bool_)):
+        raise TypeError(f"per_user must be True or False, got {per_user_out!r}")
     if per_user_out:
         return per_user
     if np.isnan(per_user).all():

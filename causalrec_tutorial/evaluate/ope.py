@@ -554,7 +554,7 @@ def bernoulli_ts_action_dist(
     len_list = check_k(len_list, "len_list")
     if len_list > n_actions:
         raise ValueError(f"len_list={len_list} exceeds the number of actions ({n_actions})")
-    n_sim = check_k(n_sim, "n_sim")
+    n_sim = check_int("n_sim", n_sim, 1, 10**9)
     batch_size = check_k(batch_size, "batch_size")
     gen = as_rng(rng)
     counts = np.zeros(n_actions * len_list, dtype=np.int64)

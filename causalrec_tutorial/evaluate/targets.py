@@ -43,7 +43,9 @@ def slot_distribution(
 
     The policy serves a session with the old recommender's list with probability ``logging_share`` (items by its
     inclusion probabilities, slots in random order: ``pi_ui / k`` per slot) and with ``policy``'s ranking otherwise
-    (item ``R[u, s]`` in slot ``s`` with probability 1). Memory: ``8 * n_users * n_items * k`` bytes.
+    (item ``R[u, s]`` in slot ``s`` with probability 1). Memory: ``8 * n_users * n_items * k`` bytes. With
+    ``ShopParams(logging_order="ranked")`` the old recommender's per-slot probabilities are the exact ranked ones
+    (many are 0: an item it scores r-th can only reach slots <= r).
 
     Args:
         world: the shop.
@@ -91,8 +93,11 @@ def slot_probability(
 
     IPS and DR are unbiased here because the logging policy puts *every* available item in *every* slot with
     positive probability (``pi_ui / k``: an exploration floor and a uniform slot order) and a click depends only on
-    (user, item, slot). The weight of a row is ``logging_share`` plus ``(1 - logging_share) * k / pi_ui`` if the
-    ranking puts the logged item in the logged slot: small when the ranking lists items the old recommender shows
+    (user, item, slot). **Not so under ranked logging** (``ShopParams(logging_order="ranked")``): the logged
+    propensity is then the exact ranked one, and most (user, item, slot) cells have probability 0, so a target
+    that puts items in slots the old recommender never gives them has no support there and IPS is biased
+    downwards (about -50% for the relevance top-k list in a small ranked world). With shuffled slots the weight
+    of a row is ``logging_share`` plus ``(1 - logging_share) * k / pi_ui`` if the ranking puts the logged item in the logged slot: small when the ranking lists items the old recommender shows
     often, very large (up to ``k / min pi``) for items it rarely shows — a deterministic ranking
     (``logging_share=0``) far from the old recommender is unbiased in theory and useless in practice. For DR, use
     :func:`slot_distribution`: with a reward model ``q_hat`` of shape ``(n_users, n_items, k)``,

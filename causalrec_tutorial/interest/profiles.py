@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._checks import check_embeddings, float_array
+from .._checks import check_embeddings, float_array, id_array
 from .pooling import _unit
 
 __all__ = ["category_profile", "interest_agreement"]
@@ -141,7 +141,7 @@ def interest_agreement(
     W = float_array("true_interests", true_interests, "one weight per (user, category)")
     if P.shape != W.shape or P.ndim != 2:
         raise ValueError(f"profile {P.shape} and true_interests {W.shape} must have the same 2-D shape")
-    rows = np.arange(len(P)) if users is None else np.asarray(users, dtype=np.int64)
+    rows = np.arange(len(P)) if users is None else id_array("users", np.asarray(users), len(P), "user")
     P, W = P[rows], W[rows]
     if measure == "weighted_tau":
         if np.any(W < 0):

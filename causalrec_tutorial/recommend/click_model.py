@@ -11,7 +11,8 @@ Book: 05_recommendation_generation.ipynb, sec-gen-click-model, sec-gen-ips
   *Position*: a click in slot :math:`s` is divided by the examination propensity :math:`\hat e_s` (label
   :math:`y = c / \hat e_s`, so :math:`E[y] = \rho_{ui}`); :math:`\hat e_s` is estimated from the logs by
   :func:`estimate_examination` — the slot order is uniformly random, so the click rate of slot :math:`s` over
-  that of slot 0 estimates :math:`e_s / e_0` — or given. *Exposure*: each impression is weighted by
+  that of slot 0 estimates :math:`e_s / e_0` (not under ranked logging, where the top slots hold better items and
+  the ratio overstates the decay: pass ``examination`` then) — or given. *Exposure*: each impression is weighted by
   :math:`1 / \pi_{ui}` (``show_probability``), so the shown pairs stand for all pairs. Both inverse propensities
   are **clipped at** ``clip`` (default :data:`DEFAULT_CLIP` = 20): :math:`\min(1/\hat e_s, M)` and
   :math:`\min(1/\pi_{ui}, M)`; the exposure weights are then scaled to mean 1. The loss per row is
@@ -56,7 +57,8 @@ def estimate_examination(impressions: pd.DataFrame, k: int | None = None) -> np.
     """Examination propensity per slot, relative to slot 0, from logs whose slot order is uniformly random.
 
     With a random slot order every slot sees the same mix of items, so ``CTR_s / CTR_0`` estimates ``e_s / e_0``
-    (Joachims et al. 2017's randomisation experiment, here free in the logs).
+    (Joachims et al. 2017's randomisation experiment, here free in the logs). With ranked logs
+    (``ShopParams(logging_order="ranked")``) the ratio mixes position with relevance and is biased.
 
     Args:
         impressions: columns ``position`` and ``click``.

@@ -101,7 +101,8 @@ of (seed, user, item) — so adding users or items keeps the existing ones (pref
 identical logs in any process. No global random state is touched.
 
 **Where it lives.** :mod:`.params` (coefficients, calendar), :mod:`.catalogue` (vocabulary as data, the text
-writer), :mod:`.draws` (per-pair hashed noise, capped inclusion), :mod:`.logs` (logs and result types),
+writer), :mod:`.draws` (per-pair hashed noise, capped inclusion,
+exact ranked slot probabilities, not-shown samples), :mod:`.logs` (logs and result types),
 :mod:`.shop` (:class:`ShopWorld`), :mod:`.sweeps` (one experiment over a grid of parameters and seeds).
 
 Book: 02_the_data.ipynb, sec-shop-world

@@ -43,7 +43,8 @@ class TrueEffects:
     """The true effect of *being shown by the logging policy* on purchase (see :mod:`causalrec_tutorial.world`).
 
     Attributes:
-        ate: average of :math:`\\bar e\\,\\text{uplift}_{ui}` over session-users and available items.
+        ate: average of the shown-pair effect (:meth:`ShopWorld.shown_effect`: mean examination times uplift with
+            shuffled slots, the item's own expected examination with ranked ones) over session-users and items.
         att: the same, weighted by the inclusion probability (the pairs the logging policy showed).
         atc: the same, weighted by one minus the inclusion probability (the pairs it did not show).
         mean_examination: :math:`\\bar e`, the expected examination of a random slot.

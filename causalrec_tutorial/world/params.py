@@ -119,6 +119,6 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "buy_noise": (0.0, None, False, "a noise spread"),
     "position_decay": (0.0, None, False, "the exponent of e_s = (1 + s)^-decay; negative would give e_s > 1"),
     "logging_interest_noise": (0.0, None, False, "a noise spread"),
-    "logging_exploration": (0.0, 1.0, False, "the share of uniform exploration"),
+    "logging_exploration": (0.0, 1.0, True, "the share of uniform exploration; > 0 keeps every propensity positive"),
 }
 

@@ -3,15 +3,16 @@ Book: 02_the_data.ipynb, sec-shop-world (the parameters it varies, no chapter dr
 
 A lesson drawn from one world is a setting of the simulator until it is shown as a function of the parameter that
 drives it. :func:`sweep` builds one :class:`~causalrec_tutorial.world.ShopWorld` per (grid point, seed), calls
-``experiment(world, rng)`` and stacks what it returns; :func:`summarize_sweep` gives the mean and a normal interval
-over seeds per grid point, and :func:`sign_changes` the grid intervals where a mean crosses a threshold (the region
-where the conclusion flips).
+``experiment(world, rng)`` and stacks what it returns; :func:`summarize_sweep` gives the mean and a t interval
+over seeds per grid point, and :func:`sign_changes` the grid intervals where a mean crosses a threshold (the
+region where the conclusion flips).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -81,13 +82,18 @@ def sweep(
         raise ValueError(f"world has unknown ShopWorld argument(s) {bad}; allowed: {list(_WORLD_ARGS)}")
     names = list(grid)
     rows = []
-    for j, point in enumerate(itertools.product(*(grid[n] for n in names))):
+    overlap = sorted(set(grid) & set(fixed))
+    if overlap:
+        raise ValueError(f"{overlap} are both in grid and in world=; give each parameter in one place")
+    for point in itertools.product(*(grid[n] for n in names)):
         setting = dict(zip(names, point))
         p = dataclasses.replace(base, **{k: v for k, v in setting.items() if k in fields})
         sizes = {**fixed, **{k: v for k, v in setting.items() if k in _WORLD_ARGS}}
         for seed in seeds:
             w = ShopWorld(seed=seed, params=p, **sizes)
-            out = experiment(w, np.random.default_rng([seed, j]))
+            # seeded by (seed, the grid point's values): the same row gives the same draws in any grid
+            point_key = zlib.crc32(repr(sorted(setting.items())).encode("utf-8"))
+            out = experiment(w, np.random.default_rng([seed, point_key]))
             if not isinstance(out, Mapping) or not out:
                 raise ValueError(f"experiment must return a non-empty mapping of metric -> number, got {out!r}")
             values = {key: check_number(f"experiment()[{key!r}]", value, what="a metric of one run")
