@@ -240,14 +240,15 @@ def test_target_policy_helpers_use_the_exact_ranked_slot_probabilities(ranked_wo
     assert value.clicks == pytest.approx(ranked_world.policy_value("logging").clicks)
 
 
-def test_ranked_att_is_recovered_by_ipw_with_the_logged_inclusion_probability(ranked_world):
-    """The truth under ranked logging weights the uplift by the item's own examination; the shuffled formula
-    (mean examination) would be several SE off (the review measured z = -4.4 at this size)."""
-    from causalrec_tutorial import causal
-
-    pairs = ranked_world.logs().pairs
-    t, y = pairs[C.SHOWN].to_numpy(), pairs[C.PURCHASE].to_numpy(float)
-    pi, sw = pairs[C.SHOW_PROBABILITY].to_numpy(), pairs[C.SAMPLE_WEIGHT].to_numpy()
-    ipw = causal.att_weighted(y, t, sw * pi / (1 - pi), pairs[C.SESSION].to_numpy())
-    truth = ranked_world.true_effects().att
-    assert ipw.ci_low <= truth <= ipw.ci_high, (ipw, truth)
+def test_ranked_shown_effect_matches_the_simulated_purchases_of_shown_pairs(ranked_world):
+    """Over the logged shown pairs, purchase minus the pair's organic probability averages the true shown-pair
+    effect E[e_slot | shown] * uplift; the shuffled formula (mean examination) would not."""
+    imp = ranked_world.logs().impressions
+    u, i = imp[C.USER].to_numpy(), imp[C.ITEM].to_numpy()
+    gain = imp[C.PURCHASE].to_numpy(float) - ranked_world.p_purchase_without[u, i]
+    tau = ranked_world.shown_effect()[u, i]
+    resid = gain - tau
+    se = resid.std() / np.sqrt(len(resid))
+    assert abs(resid.mean()) < 4 * se
+    shuffled_formula = ranked_world.examination.mean() * ranked_world.uplift[u, i]
+    assert abs((gain - shuffled_formula).mean()) > abs(resid.mean())
