@@ -1,7 +1,6 @@
 """TextEncoder (MiniLM on TensorFlow) against sentence-transformers, Hugging Face, keras-hub; TfidfEncoder; cache."""
 
 import pathlib
-import time
 
 import numpy as np
 import pytest
@@ -116,28 +115,33 @@ def test_bad_input(encoder):
         TextEncoder(max_length=1000)
 
 
-def test_disk_cache_is_fast_and_recovers_from_damage(encoder, tmp_path):
+def test_disk_cache_serves_warm_calls_and_recovers_from_damage(encoder, tmp_path, monkeypatch):
+    # A warm call must not run the model at all (checked by counting the model's calls), rather than by a timing ratio:
+    # timings are benchmarks (tests/benchmarks/), and a busy CI machine made a "warm is 100x faster" assert flaky.
     store = cache.DiskCache("encoder", directory=tmp_path)
     enc = TextEncoder(cache=store)
     texts = [f"Item {i}: a quiet documentary about mountain railways, rivers and the people who keep old steam "
              f"engines running through the winter; slow, thoughtful, beautifully filmed, for viewers who liked "
              f"nature films number {i}." for i in range(64)]
-    start = time.perf_counter()
     first = enc.encode(texts)
-    cold = time.perf_counter() - start
     assert store.size().entries == 64
-    warm = np.inf
-    for _ in range(3):  # best of three: a busy machine should not fail the test
-        start = time.perf_counter()
-        second = enc.encode(texts)
-        warm = min(warm, time.perf_counter() - start)
-    assert np.array_equal(first, second)
-    assert cold / warm >= 100, f"cold {cold:.3f} s, warm {warm:.4f} s"
+    model = enc.model
+    calls = []
+    real_encode = type(model).encode
+
+    def counting_encode(self, batch, *args, **kwargs):
+        calls.append(len(batch))
+        return real_encode(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "encode", counting_encode)
+    second = enc.encode(texts)
+    assert np.array_equal(first, second) and calls == []
     victim = next(store.directory.rglob("*.bin"))
     victim.write_bytes(victim.read_bytes()[:-10])
     with pytest.warns(RuntimeWarning, match="damaged"):
         third = enc.encode(texts)
     np.testing.assert_allclose(third, first, atol=1e-6)
+    assert calls == [1]  # only the damaged entry was recomputed
     assert store.corrupt_entries == 1 and store.size().entries == 64
 
 

@@ -2,12 +2,11 @@
 
 import json
 import pathlib
-import time
 
 import numpy as np
 import pytest
 
-from causalrec_tutorial.lm import TextGenerator, cache, prompts
+from causalrec_tutorial.lm import TextGenerator, cache, gemma, prompts
 
 DATA = pathlib.Path(__file__).parent / "data" / "lm"
 
@@ -110,15 +109,12 @@ def test_score_ranks_few_shot_cases(gen):
 def test_generation_cache(gen, tmp_path):
     store = cache.DiskCache("generator", directory=tmp_path)
     cached = TextGenerator(cache=store)
-    start = time.perf_counter()
     first = cached.generate("Users who liked Star Wars also liked", max_new_tokens=4)
-    cold = time.perf_counter() - start
-    warm = np.inf
-    for _ in range(3):
-        start = time.perf_counter()
-        second = cached.generate("Users who liked Star Wars also liked", max_new_tokens=4)
-        warm = min(warm, time.perf_counter() - start)
-    assert first == second and cold / warm >= 100, (cold, warm)
+    calls = []
+    real_generate = cached.backend.generate
+    cached.backend.generate = lambda *a, **k: calls.append(a) or real_generate(*a, **k)
+    second = cached.generate("Users who liked Star Wars also liked", max_new_tokens=4)
+    assert first == second and calls == []  # a warm call never reaches the model (timings live in benchmarks/)
     entry = next(store.directory.rglob("*.bin"))
     entry.write_bytes(entry.read_bytes()[:-1] + b"\x00")
     with pytest.warns(RuntimeWarning, match="damaged"):
@@ -181,9 +177,8 @@ def test_set_up_command_converts_once_and_reports_a_missing_asset(require_asset,
     from causalrec_tutorial.lm.__main__ import main
 
     require_asset("gemma3_270m")
-    start = time.perf_counter()
+    monkeypatch.setattr(gemma, "build_backbone", lambda *a: pytest.fail("the preset should already exist"))
     assert main() == 0
-    assert time.perf_counter() - start < 5, "the preset should already exist after set-up"
     assert "Gemma preset at" in capsys.readouterr().out
     monkeypatch.setenv("CAUSALREC_DATA_DIR", str(tmp_path))
     assert main() == 1

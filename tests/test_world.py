@@ -381,7 +381,7 @@ def test_bad_policies_and_periods_raise_value_error(small_world):
 # ----- size and speed --------------------------------------------------------------------------------------------
 
 
-def test_full_world_is_rich_enough_and_fast(monkeypatch):
+def test_full_world_is_rich_enough(monkeypatch):
     monkeypatch.setenv("CAUSALREC_MODE", "full")
     start = time.perf_counter()
     world = ShopWorld(seed=7)
@@ -390,7 +390,7 @@ def test_full_world_is_rich_enough_and_fast(monkeypatch):
     print(f"full world: {seconds:.2f} s, {world!r}")
     assert world.n_users >= 1000 and world.n_items >= 100 and len(early.impressions) >= 10_000
     assert late.impressions[C.ITEM].max() >= world.n_items
-    assert seconds < 10, f"generating the full world took {seconds:.1f} s (budget 10 s, target ~2 s)"
+    # the time is printed, not asserted: timings are benchmarks (tests/benchmarks/), and a busy machine must not fail a test
 
 
 def test_smoke_mode_shrinks_the_world(monkeypatch):
