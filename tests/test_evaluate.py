@@ -517,6 +517,35 @@ def test_a_better_policy_is_detected(small_world):
     assert row["ci_low"] > 0 and row["ci_low"] <= row["truth"] <= row["ci_high"]
 
 
+def test_cuped_keeps_the_effect_and_narrows_the_interval():
+    rng = np.random.default_rng(5)
+    n = 4000
+    x = rng.normal(size=n)  # a pre-experiment covariate
+    arm = rng.random(n) < 0.5
+    y = 1.0 + 0.3 * arm + 2.0 * x + rng.normal(size=n)
+    table = pd.DataFrame({C.POLICY: np.where(arm, "B", "A"), "y": y, "x": x})
+    plain = E.estimate_ab_effects(table, ["y"], cluster=None).loc["y"]
+    cuped = E.estimate_ab_effects(table, ["y"], cluster=None, covariate="x").loc["y"]
+    assert cuped["se"] < 0.6 * plain["se"]  # R^2 of x is 0.8: the SE falls to about sqrt(0.2) of itself
+    assert cuped["ci_low"] <= 0.3 <= cuped["ci_high"]
+    assert table["y"].tolist() == y.tolist()  # the caller's table is not changed
+    with pytest.raises(ValueError, match="covariate must name a column"):
+        E.estimate_ab_effects(table, ["y"], covariate="nope")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        E.estimate_ab_effects(table.assign(x=np.nan), ["y"], covariate="x")
+
+
+def test_sample_ratio_test_flags_a_broken_split(aa_test):
+    assert E.sample_ratio_test(aa_test) > 0.001  # a fair coin
+    broken = pd.DataFrame({C.POLICY: ["A"] * 5300 + ["B"] * 4700})
+    assert E.sample_ratio_test(broken) < 1e-6
+    assert E.sample_ratio_test(broken, expected_share=0.47) > 0.05
+    with pytest.raises(ValueError, match="arms must be two labels"):
+        E.sample_ratio_test(broken, arms=("A", "C"))
+    with pytest.raises(ValueError, match="policy"):
+        E.sample_ratio_test(pd.DataFrame({"x": [1]}))
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

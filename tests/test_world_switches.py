@@ -252,3 +252,39 @@ def test_ranked_shown_effect_matches_the_simulated_purchases_of_shown_pairs(rank
     assert abs(resid.mean()) < 4 * se
     shuffled_formula = ranked_world.examination.mean() * ranked_world.uplift[u, i]
     assert abs((gain - shuffled_formula).mean()) > abs(resid.mean())
+
+
+# ----- the not-shown pairs: uniform or by propensity ---------------------------------------------------------------
+
+
+def test_propensity_sampling_of_unshown_pairs_is_exact_and_changes_nothing_else():
+    from causalrec_tutorial.world.draws import sample_unshown_by_propensity
+
+    rng = np.random.default_rng(0)
+    n, k, m, rows = 30, 3, 4, 20000
+    shown = np.tile(np.array([[0, 1, 2]]), (rows, 1))
+    pi = np.tile(np.r_[np.full(k, 0.9), np.linspace(0.001, 0.6, n - k)], (rows, 1))
+    items, q = sample_unshown_by_propensity(shown, pi, m, rng)
+    assert items.shape == q.shape == (rows, m)
+    assert not np.isin(items, shown[0]).any()
+    assert all(len(set(r)) == m for r in items[:200])  # distinct within a row
+    freq = np.bincount(items.ravel(), minlength=n)[k:] / rows
+    q_item = np.zeros(n)
+    q_item[items[0]] = q[0]
+    full = np.zeros(n)
+    for j in range(n):
+        hit = items == j
+        if hit.any():
+            full[j] = q[hit][0]
+    np.testing.assert_allclose(freq, full[k:], atol=0.012)  # marginals are the stated q
+    assert full[k:].sum() == pytest.approx(m)
+    assert full[k] >= 0.1 * m / (n - k) * 0.999  # the defensive floor
+    kw = dict(seed=4, n_users=150, n_items=50, n_cold_items=5, n_sessions=1500, n_late_sessions=300)
+    a, b = ShopWorld(**kw).logs("early"), ShopWorld(**kw, unshown_sampling="propensity").logs("early")
+    pd.testing.assert_frame_equal(a.impressions, b.impressions)
+    pd.testing.assert_frame_equal(a.purchases, b.purchases)
+    assert not a.pairs[C.ITEM].equals(b.pairs[C.ITEM])
+    unshown = b.pairs[b.pairs[C.SHOWN] == 0]
+    assert (unshown[C.SAMPLE_WEIGHT] >= 1).all() and unshown[C.SAMPLE_WEIGHT].nunique() > 10
+    with pytest.raises(ValueError, match="unshown_sampling"):
+        ShopWorld(**kw, unshown_sampling="pps")

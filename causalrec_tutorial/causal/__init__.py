@@ -53,6 +53,7 @@ from .effects import (
     EffectEstimate,
     att_weighted,
     estimate_regression_att,
+    list_effect_per_session,
     shop_frame,
 )
 from .graphs import (
@@ -110,6 +111,7 @@ __all__ = [
     "estimate_regression_att",
     "estimate_text_adjusted",
     "is_backdoor_adjustment",
+    "list_effect_per_session",
     "logging_dag",
     "mediator_dag",
     "popularity_dag",

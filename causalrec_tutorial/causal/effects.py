@@ -15,7 +15,8 @@ from scipy import special, stats
 from .. import columns as C
 from .._checks import check_columns, check_finite, check_fraction, check_int, float_array
 
-__all__ = ["OBSERVED", "EffectEstimate", "att_weighted", "estimate_regression_att", "shop_frame"]
+__all__ = ["OBSERVED", "EffectEstimate", "att_weighted", "estimate_regression_att", "list_effect_per_session",
+           "shop_frame"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +108,61 @@ def att_weighted(y, t, control_weight, cluster=None, *, confidence: float = 0.95
     value = m1 - m0
     z = _z(confidence)
     return EffectEstimate(value, value - z * se, value + z * se, method)
+
+
+def list_effect_per_session(pairs: pd.DataFrame, outcome: str = C.PURCHASE, *, n_sessions: int | None = None,
+                            confidence: float = 0.95) -> EffectEstimate:
+    r"""What the logged list *caused* per session: outcomes of shown pairs minus what they would have been unshown.
+
+    The Horvitz–Thompson estimate of :math:`\frac1S\sum_s\sum_i T_{si}\,(Y_{si}(1) - Y_{si}(0))` from the logged
+    pairs: the shown pairs' outcomes, minus the not-shown pairs' outcomes weighted by :math:`e/(1-e)` (each stands
+    for the shown pairs like it), both times their ``sample_weight``, summed per session. Unbiased when the logged
+    show probabilities are the true ones and nothing unlogged drives both showing and buying. It is the number to
+    size an experiment with: "purchases from the list" (last-touch attribution) also counts the purchases that would
+    have happened anyway.
+
+    Args:
+        pairs: ``logs.pairs`` (``session_id, shown, show_probability, sample_weight`` and ``outcome``).
+        outcome: the outcome column (default ``purchase``).
+        n_sessions: sessions in the log (default: the distinct sessions in ``pairs``; pass ``len(logs.sessions)``
+            when some sessions have no pairs).
+        confidence: level of the interval (normal, from the per-session totals: sessions are independent).
+
+    Returns:
+        :class:`EffectEstimate` (method ``"list effect per session (IPW)"``).
+
+    Raises:
+        ValueError: on missing columns, show probabilities outside (0, 1) for a not-shown pair, negative sample
+            weights, or ``n_sessions`` smaller than the sessions present.
+
+    Book: 07_case_study.ipynb, sec-case-ab
+    """
+    check_columns(pairs, "pairs", [C.SESSION, C.SHOWN, C.SHOW_PROBABILITY, C.SAMPLE_WEIGHT, outcome])
+    confidence = check_fraction("confidence", confidence, "the level of the interval")
+    t = float_array("pairs.shown", pairs[C.SHOWN], "0 or 1")
+    if not np.isin(t, (0.0, 1.0)).all():
+        raise ValueError("pairs.shown must hold only 0 and 1")
+    y = float_array(f"pairs.{outcome}", pairs[outcome], "one outcome per pair")
+    check_finite(f"pairs.{outcome}", y, "one outcome per pair")
+    e = float_array("pairs.show_probability", pairs[C.SHOW_PROBABILITY], "the logged show probability")
+    sw = float_array("pairs.sample_weight", pairs[C.SAMPLE_WEIGHT], "a non-negative weight")
+    if not np.isfinite(sw).all() or (sw < 0).any():
+        raise ValueError("pairs.sample_weight must be finite and non-negative")
+    shown = t == 1
+    if not ((e[~shown] > 0) & (e[~shown] < 1)).all():
+        raise ValueError("pairs.show_probability must be in (0, 1) for every not-shown pair (else it has no weight)")
+    contrib = np.where(shown, sw * y, -sw * y * e / np.where(shown, 0.5, 1 - e))
+    _, inv = np.unique(pairs[C.SESSION].to_numpy(), return_inverse=True)
+    per_session = np.bincount(inv, weights=contrib)
+    present = len(per_session)
+    n = present if n_sessions is None else check_int("n_sessions", n_sessions, 1)
+    if n < present:
+        raise ValueError(f"n_sessions={n} is smaller than the {present} sessions in pairs")
+    per_session = np.concatenate([per_session, np.zeros(n - present)])
+    value = float(per_session.mean())
+    se = float(per_session.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    z = _z(confidence)
+    return EffectEstimate(value, value - z * se, value + z * se, "list effect per session (IPW)")
 
 
 def _spline_basis(x: np.ndarray, n_knots: int) -> np.ndarray:

@@ -87,6 +87,7 @@ from .ab import (
     ABEstimate,
     difference_in_means,
     estimate_ab_effects,
+    sample_ratio_test,
     sample_size,
     sample_size_for_mean,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "ndcg_at_k",
     "precision_at_k",
     "recall_at_k",
+    "sample_ratio_test",
     "sample_size",
     "sample_size_for_mean",
     "slot_distribution",

@@ -20,7 +20,8 @@ from ..world import ABTestResult
 
 ArrayLike = Any  # numpy array, pandas Series or a sequence of numbers
 
-__all__ = ["ABEstimate", "difference_in_means", "estimate_ab_effects", "sample_size", "sample_size_for_mean"]
+__all__ = ["ABEstimate", "difference_in_means", "estimate_ab_effects", "sample_ratio_test", "sample_size",
+           "sample_size_for_mean"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,8 +149,14 @@ def estimate_ab_effects(
     cluster: str | None = "auto",
     confidence: float = 0.95,
     arms: tuple[str, str] = ("A", "B"),
+    covariate: str | None = None,
 ) -> pd.DataFrame:
     """B − A per metric from an A/B test's per-session table (the shop's ``ABTestResult`` or any such table).
+
+    With ``covariate`` (CUPED, Deng et al. 2013), each metric ``y`` is replaced by ``y - theta (x - mean x)``, with
+    ``x`` a pre-experiment covariate (e.g. the user's purchases per session before the test) and ``theta`` the
+    pooled regression slope of ``y`` on ``x``: the difference keeps its expectation (randomisation makes ``x``
+    independent of the arm) and its variance shrinks by the share of ``y``'s variance that ``x`` explains.
 
     Args:
         data: an :class:`~causalrec_tutorial.world.ABTestResult` (then the exact differences are added as
@@ -163,6 +170,8 @@ def estimate_ab_effects(
             Welch's SE treating rows as independent.
         confidence: CI level.
         arms: the labels of control and treatment in the ``policy`` column.
+        covariate: optional column of a pre-experiment covariate for the CUPED adjustment (finite; measured
+            before assignment, never an outcome of the test).
 
     Returns:
         DataFrame indexed by ``metric`` with ``mean_a, mean_b, difference, ci_low, ci_high, se, p_value, n_a, n_b``
@@ -204,8 +213,20 @@ def estimate_ab_effects(
         if not mask.any():
             held = sorted(df[C.POLICY].unique())
             raise ValueError(f"arm {label!r} has no rows: the {C.POLICY!r} column holds {held}; pass arms=")
+    x = None
+    if covariate is not None:
+        if not isinstance(covariate, str) or covariate not in df.columns:
+            raise ValueError(f"covariate must name a column of data, got {covariate!r}; it has {list(df.columns)}")
+        x = vector(f"data.{covariate}", df[covariate], "a pre-experiment covariate per row")
+        if not np.isfinite(x).all():
+            raise ValueError(f"covariate column {covariate!r} has NaN or infinite values")
+        x = x - x.mean()
     rows = []
     for m in metrics:
+        if x is not None:
+            y = vector(f"data.{m}", df[m], "one value per row")
+            theta = float(np.dot(x, y - y.mean()) / np.dot(x, x)) if np.dot(x, x) > 0 else 0.0
+            df = df.assign(**{m: y - theta * x})
         kw = {}
         if cluster is not None:
             kw = dict(cluster_a=df.loc[in_a, cluster], cluster_b=df.loc[in_b, cluster])
@@ -219,6 +240,40 @@ def estimate_ab_effects(
             row["truth"] = getattr(result.value_b, attr) - getattr(result.value_a, attr)
         rows.append(row)
     return pd.DataFrame(rows).set_index("metric")
+
+
+def sample_ratio_test(data: ABTestResult | pd.DataFrame, arms: tuple[str, str] = ("A", "B"),
+                      expected_share: float = 0.5) -> float:
+    """p-value of a sample-ratio mismatch: are the arms' sizes consistent with the planned split?
+
+    A two-sided exact binomial test of the treatment arm's count against ``expected_share`` of both arms. A small
+    p-value (say < 0.001) means the assignment or the logging is broken, and the test's result should not be read
+    until the cause is found (Kohavi, Tang & Xu 2020, ch. 21).
+
+    Args:
+        data: an ``ABTestResult`` or its per-session table with a ``policy`` column.
+        arms: the labels of control and treatment.
+        expected_share: the planned share of the treatment arm, in (0, 1).
+
+    Returns:
+        The p-value, in [0, 1].
+
+    Raises:
+        ValueError: for a table without the ``policy`` column or arms that are absent.
+
+    Book: 07_case_study.ipynb, sec-case-ab
+    """
+    from scipy import stats
+
+    df = data.sessions if isinstance(data, ABTestResult) else data
+    if not isinstance(df, pd.DataFrame) or C.POLICY not in df.columns:
+        raise ValueError("data must be an ABTestResult or a DataFrame with a 'policy' column")
+    share = check_fraction("expected_share", expected_share, "the planned share of the treatment arm")
+    counts = df[C.POLICY].value_counts()
+    if isinstance(arms, str) or len(arms) != 2 or not all(a in counts.index for a in arms):
+        raise ValueError(f"arms must be two labels present in the policy column {sorted(counts.index)}, got {arms!r}")
+    n_a, n_b = int(counts[arms[0]]), int(counts[arms[1]])
+    return float(stats.binomtest(n_b, n_a + n_b, share).pvalue)
 
 
 def _z_alpha_power(alpha: Any, power: Any) -> tuple[float, float]:

@@ -100,3 +100,47 @@ def sample_unshown(shown: np.ndarray, n: int, m: int, rng: np.random.Generator) 
         out[:, j] = x
         excluded = np.sort(np.concatenate([excluded, x[:, None]], axis=1), axis=1)
     return out
+
+
+def sample_unshown_by_propensity(shown: np.ndarray, pi: np.ndarray, m: int, rng: np.random.Generator,
+                                 mix: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` distinct not-shown items per row, kept with probability ``q`` ∝ ``mix`` · uniform + (1 − ``mix``) ·
+    ``pi / (1 - pi)`` (capped at 1), and their exact inclusion probabilities ``q``.
+
+    The not-shown pairs that matter for what the shown list caused are those the logger nearly showed (their weight
+    ``pi / (1 - pi)`` is large); a uniform sample keeps few of them, so estimates built on it are dominated by rare,
+    heavily weighted purchases. The uniform part (a defensive mixture) keeps every not-shown item's ``q`` at least
+    ``mix`` times its uniform value. Systematic sampling in a random order per row gives exactly ``m`` items with
+    marginal probabilities ``q`` and positive joint probabilities.
+
+    Args:
+        shown: ``(n_rows, k)`` shown item ids per row (excluded).
+        pi: ``(n_rows, n)`` show probabilities of the available items.
+        m: items to keep per row (``<= n - k``).
+        rng: the randomness.
+        mix: share of the uniform component, in (0, 1].
+
+    Returns:
+        ``(items, q)``, both ``(n_rows, m)``.
+    """
+    n_rows, n = pi.shape
+    if m == 0:
+        return np.zeros((n_rows, 0), np.int64), np.zeros((n_rows, 0))
+    avail = np.ones((n_rows, n), dtype=bool)
+    np.put_along_axis(avail, shown, False, axis=1)
+    odds = np.where(avail, pi / np.maximum(1 - pi, 1e-12), 0.0)
+    odds = odds / np.maximum(odds.sum(axis=1, keepdims=True), 1e-300)
+    uniform = avail / avail.sum(axis=1, keepdims=True)
+    w = mix * uniform + (1 - mix) * odds
+    with np.errstate(divide="ignore"):
+        q = capped_inclusion(np.log(np.where(avail, w, 0.0)), m)
+    q = np.where(avail, q, 0.0)
+    order = np.argsort(rng.random((n_rows, n)), axis=1)  # a random order per row: positive joint probabilities
+    q_perm = np.take_along_axis(q, order, axis=1)
+    cum = np.cumsum(q_perm, axis=1)
+    offset = (np.arange(n_rows) * (m + 1.0))[:, None]
+    targets = rng.random(n_rows)[:, None] + np.arange(m)[None, :]
+    pos = np.searchsorted((cum + offset).ravel(), (targets + offset).ravel(), side="right").reshape(n_rows, m)
+    pos = np.clip(pos - (np.arange(n_rows) * n)[:, None], 0, n - 1)
+    items = np.take_along_axis(order, pos, axis=1)
+    return items.astype(np.int64), np.take_along_axis(q, items, axis=1)

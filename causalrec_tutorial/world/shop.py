@@ -25,7 +25,14 @@ from .catalogue import (
     _describe,
     _pick,
 )
-from .draws import capped_inclusion, hash_normal, read_only, sample_unshown, systematic_slot_probabilities
+from .draws import (
+    capped_inclusion,
+    hash_normal,
+    read_only,
+    sample_unshown,
+    sample_unshown_by_propensity,
+    systematic_slot_probabilities,
+)
 from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
 from .params import (
     EARLY_DAYS,
@@ -45,6 +52,7 @@ _S_ITEM_POPULARITY, _S_ITEM_TEXT, _S_ITEM_TIER, _S_ITEM_BRAND, _S_ITEM_SIBLING =
 _S_USER_INTEREST, _S_USER_AGE, _S_USER_PRICE, _S_USER_ACTIVITY, _S_USER_RESP, _S_USER_DECLARED = 20, 21, 22, 23, 24, 25
 _S_HASH_TASTE, _S_HASH_ATTRACT, _S_HASH_POLICY, _S_HASH_HIDDEN = 40, 41, 42, 43
 _S_SESSIONS = {"early": 60, "late": 61}
+_S_UNSHOWN = {"early": 62, "late": 63}
 _S_CATEGORY_AGE = 70
 _WARM, _COLD = 0, 1
 
@@ -65,6 +73,11 @@ class ShopWorld:
         n_late_sessions: sessions in the late period (default ``n_sessions // 4``; 0 allowed).
         k: slots per recommended list, ``1 <= k <= n_items``.
         n_unshown: not-shown items sampled per session into ``logs().pairs`` (default 10; 0 allowed).
+        unshown_sampling: how they are sampled: ``"uniform"`` (default; ``sample_weight`` = #not-shown / n_unshown)
+            or ``"propensity"``: kept with probability rising with the odds of having been shown (a defensive
+            mixture, :func:`.draws.sample_unshown_by_propensity`; ``sample_weight`` = 1 / that probability), which
+            keeps the not-shown pairs an estimate of what the list caused needs. Both designs share every other
+            random draw (sessions, slates, clicks, purchases): only the kept not-shown pairs differ.
         params: structural coefficients (:class:`ShopParams`).
 
     Raises:
@@ -91,6 +104,7 @@ class ShopWorld:
         k: int = 5,
         n_unshown: int = 10,
         params: ShopParams | None = None,
+        unshown_sampling: str = "uniform",
     ) -> None:
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2**63))
@@ -108,6 +122,9 @@ class ShopWorld:
         self.n_unshown = check_int("n_unshown", n_unshown, 0)
         if self.n_unshown > self.n_items - self.k:
             raise ValueError(f"n_unshown={self.n_unshown} must be <= n_items - k = {self.n_items - self.k}")
+        if unshown_sampling not in ("uniform", "propensity"):
+            raise ValueError(f"unshown_sampling must be 'uniform' or 'propensity', got {unshown_sampling!r}")
+        self.unshown_sampling = unshown_sampling
         if params is None:
             params = ShopParams()
         if not isinstance(params, ShopParams):
@@ -609,9 +626,15 @@ class ShopWorld:
         times = START + pd.to_timedelta(np.floor(seconds).astype(np.int64), unit="s")
         users = rng.choice(self.n_users, size=n_s, p=self._session_weights)
         slates = self._logging_slates(users, period, rng)
-        unshown = sample_unshown(slates, n, self.n_unshown, rng)
-        out = self._outcomes(users, slates, period, rng, extra=unshown)
+        unshown = sample_unshown(slates, n, self.n_unshown, rng)  # drawn in both designs: the streams stay aligned
         pi = self._inclusion[period]
+        m = self.n_unshown
+        if self.unshown_sampling == "propensity":
+            unshown, keep_q = sample_unshown_by_propensity(slates, pi[users, :n], m, self._rng(_S_UNSHOWN[period]))
+            unshown_weight = 1.0 / keep_q
+        else:
+            unshown_weight = np.full((n_s, m), (n - k) / m if m else 0.0)
+        out = self._outcomes(users, slates, period, rng, extra=unshown)
         session_ids = first_id + np.arange(n_s)
 
         rep = lambda a, m: np.repeat(np.asarray(a), m)  # noqa: E731
@@ -650,8 +673,6 @@ class ShopWorld:
                 C.POSITION: pos.astype(np.int64),
             }
         )
-        m = self.n_unshown
-        weight = (n - k) / m if m else 0.0
         pair_items = np.concatenate([slates, unshown], axis=1)
         pairs = pd.DataFrame(
             {
@@ -662,7 +683,7 @@ class ShopWorld:
                 C.SHOWN: np.tile(np.r_[np.ones(k, np.int64), np.zeros(m, np.int64)], n_s),
                 C.POSITION: np.tile(np.r_[np.arange(k), -np.ones(m, np.int64)], n_s),
                 C.SHOW_PROBABILITY: pi[users[:, None], pair_items].ravel(),
-                C.SAMPLE_WEIGHT: np.tile(np.r_[np.ones(k), np.full(m, weight)], n_s),
+                C.SAMPLE_WEIGHT: np.concatenate([np.ones((n_s, k)), unshown_weight], axis=1).ravel(),
                 C.PURCHASE: np.concatenate([out["purchase_shown"], out["organic_extra"]], axis=1)
                 .ravel()
                 .astype(np.int64),
@@ -793,5 +814,6 @@ class ShopWorld:
         return (
             f"ShopWorld(seed={self.seed}, n_users={self.n_users}, n_items={self.n_items}, "
             f"n_cold_items={self.n_cold_items}, n_sessions={self.n_sessions}, "
-            f"n_late_sessions={self.n_late_sessions}, k={self.k})"
+            f"n_late_sessions={self.n_late_sessions}, k={self.k}"
+            + (f", unshown_sampling={self.unshown_sampling!r})" if self.unshown_sampling != "uniform" else ")")
         )

@@ -27,7 +27,8 @@ from .shop import ShopWorld
 __all__ = ["sign_changes", "summarize_sweep", "sweep"]
 
 # ShopWorld's own arguments that a grid may vary beside the ShopParams coefficients
-_WORLD_ARGS = ("n_users", "n_items", "n_cold_items", "n_sessions", "n_late_sessions", "k", "n_unshown")
+_WORLD_ARGS = ("n_users", "n_items", "n_cold_items", "n_sessions", "n_late_sessions", "k", "n_unshown",
+               "unshown_sampling")
 
 
 def sweep(
