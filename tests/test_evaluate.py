@@ -473,13 +473,28 @@ def test_difference_in_means_on_a_hand_computed_example():
     assert (est.ci_low, est.ci_high) == pytest.approx((0.4 - 1.959964 * se, 0.4 + 1.959964 * se), abs=1e-6)
     assert est.p_value == pytest.approx(0.205903, abs=1e-5)  # 2 * (1 - Phi(0.4 / 0.316228))
     assert est.relative_difference == pytest.approx(1.0)
-    # clustered: arm A's residuals .6, -.4, -.4, .6, -.4 in clusters {0, 0, 1, 1, 2} sum to .2, .2, -.4;
-    # se = sqrt(3/2 * (.04 + .04 + .16)) / 5 = 0.12; arm B is constant (se 0)
-    cl = E.difference_in_means(a, [1, 1, 1, 1, 1], cluster_a=[0, 0, 1, 1, 2], cluster_b=[0, 1, 2, 3, 4])
-    assert (cl.difference, cl.se, cl.method) == (pytest.approx(0.6), pytest.approx(0.12), "clustered")
-    # singleton clusters reproduce Welch's SE
-    one = E.difference_in_means(a, b, cluster_a=range(5), cluster_b=range(5))
-    assert one.se == pytest.approx(est.se)
+    # clustered: arm A's influences -(y - .4) / 5 = -.12, .08, .08, -.12, .08 in clusters {0, 0, 1, 1, 2} sum to
+    # -.04, -.04, .08; arm B is constant (influence 0) in clusters 10..14; g = 8 clusters in all:
+    # se = sqrt(8/7 * (.0016 + .0016 + .0064)) = 0.104745
+    cl = E.difference_in_means(a, [1, 1, 1, 1, 1], cluster_a=[0, 0, 1, 1, 2], cluster_b=[10, 11, 12, 13, 14])
+    assert (cl.difference, cl.se, cl.method) == (pytest.approx(0.6), pytest.approx(0.104745, abs=1e-6), "clustered")
+    # singleton clusters give the HC1 SE: sqrt(g/(g-1) * (sum r_a^2 / n_a^2 + sum r_b^2 / n_b^2)), g = 10
+    one = E.difference_in_means(a, b, cluster_a=range(5), cluster_b=range(5, 10))
+    assert one.se == pytest.approx(math.sqrt(10 / 9 * (1.2 / 25 + 0.8 / 25)))
+    # a cluster in both arms (session randomisation): its sessions' influences offset each other
+    shared = E.difference_in_means([1, 0], [1, 0], cluster_a=[0, 1], cluster_b=[0, 1])
+    assert shared.se == pytest.approx(0.0)  # each user contributes -(y - .5)/2 + (y - .5)/2 = 0
+    apart = E.difference_in_means([1, 0], [1, 0], cluster_a=[0, 1], cluster_b=[2, 3])
+    assert apart.se > 0
+
+
+def test_clustered_ab_interval_is_not_inflated_when_sessions_are_randomised(small_world):
+    """Session randomisation puts each user's sessions in both arms; the clustered SE of the difference must then
+    be close to the independent-sessions one (the sessions are iid draws), not the sum of two per-arm SEs."""
+    res = small_world.simulate_ab_test("logging", small_world.relevance, n_sessions=20000, rng=3)
+    clustered = E.estimate_ab_effects(res, [C.PURCHASE]).loc[C.PURCHASE, "se"]
+    welch = E.estimate_ab_effects(res, [C.PURCHASE], cluster=None).loc[C.PURCHASE, "se"]
+    assert 0.8 < clustered / welch < 1.3
 
 
 @pytest.fixture(scope="module")
@@ -527,7 +542,7 @@ def test_cuped_keeps_the_effect_and_narrows_the_interval():
     plain = E.estimate_ab_effects(table, ["y"], cluster=None).loc["y"]
     cuped = E.estimate_ab_effects(table, ["y"], cluster=None, covariate="x").loc["y"]
     assert cuped["se"] < 0.6 * plain["se"]  # R^2 of x is 0.8: the SE falls to about sqrt(0.2) of itself
-    assert cuped["ci_low"] <= 0.3 <= cuped["ci_high"]
+    assert abs(cuped["difference"] - 0.3) < 3 * cuped["se"]  # unbiased
     assert table["y"].tolist() == y.tolist()  # the caller's table is not changed
     with pytest.raises(ValueError, match="covariate must name a column"):
         E.estimate_ab_effects(table, ["y"], covariate="nope")

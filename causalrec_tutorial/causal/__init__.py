@@ -13,8 +13,9 @@ d-separation.
 
 **DoWhy on the shop.** :func:`shop_frame` turns :class:`~causalrec_tutorial.world.ShopWorld` logs into one row per
 logged (session, item) pair with observed covariates, the logged inclusion probability π and the truth beside them.
-The target is the **ATT over pairs the old recommender showed** (what ``world.true_effects().att`` gives): the
-not-shown pairs are a uniform sample with one constant ``sample_weight``, which cancels in every ATT estimator below
+The target is the **ATT over pairs the old recommender showed** (what ``world.true_effects().att`` gives): in the
+default logs the not-shown pairs are a uniform sample with one constant ``sample_weight`` (``shop_frame`` refuses a
+propensity-sampled log), which cancels in every ATT estimator below
 (they only compare treated pairs with *re-weighted* controls), so the sampled table can be used unweighted. In that
 table a pair is shown with probability ``π / (π + (1 - π) / sample_weight)`` — the ``table_propensity`` column — which
 makes inverse propensity weighting exact. :func:`causal_model` builds a DoWhy ``CausalModel`` and

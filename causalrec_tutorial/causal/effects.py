@@ -121,6 +121,12 @@ def list_effect_per_session(pairs: pd.DataFrame, outcome: str = C.PURCHASE, *, n
     size an experiment with: "purchases from the list" (last-touch attribution) also counts the purchases that would
     have happened anyway.
 
+    Assumptions, beyond exact show probabilities: positivity (a pair the logger always shows, ``e = 1``, has no
+    not-shown twin, so its ``Y(0)`` is never subtracted and the estimate is biased upward; the shop's exploration
+    keeps ``e < 1``) and no interference (showing one item does not change purchases of the others; then the
+    shown items' own incremental purchases are all the list causes). The interval's coverage depends on how the
+    not-shown pairs were sampled: see ``book/appendix_b_intervals.ipynb``.
+
     Args:
         pairs: ``logs.pairs`` (``session_id, shown, show_probability, sample_weight`` and ``outcome``).
         outcome: the outcome column (default ``purchase``).
@@ -323,7 +329,13 @@ def shop_frame(world, period: str = "early", rng: np.random.Generator | None = N
     u = pairs[C.USER].to_numpy()
     pi = pairs[C.SHOW_PROBABILITY].to_numpy(float)
     shown = pairs[C.SHOWN].to_numpy()
-    unshown_weight = float(pairs.loc[shown == 0, C.SAMPLE_WEIGHT].max()) if (shown == 0).any() else 1.0
+    unshown_weights = pairs.loc[shown == 0, C.SAMPLE_WEIGHT].to_numpy(float)
+    if len(unshown_weights) and np.ptp(unshown_weights) > 1e-9 * unshown_weights.max():
+        raise ValueError("shop_frame needs a uniform sample of not-shown pairs (one sample_weight): a shown pair's "
+                         "table propensity needs the weight it would have had unshown, which a propensity-sampled "
+                         "log (unshown_sampling='propensity') does not record; use list_effect_per_session or "
+                         "weight the rows by sample_weight")
+    unshown_weight = float(unshown_weights.max()) if len(unshown_weights) else 1.0
     cat = items[C.CATEGORY].to_numpy()[i]
     pop = items[C.POPULARITY].to_numpy()
     if C.SHOW_PROBABILITY not in pairs.columns:

@@ -17,6 +17,7 @@ from scipy import special
 from .. import columns as C
 from .._checks import check_fraction, check_number, vector
 from ..world import ABTestResult
+from ..world.logs import clustered_difference
 
 ArrayLike = Any  # numpy array, pandas Series or a sequence of numbers
 
@@ -62,16 +63,9 @@ class ABEstimate:
         return self.difference / self.mean_a if self.mean_a else float("nan")
 
 
-def _arm_mean_se(y: np.ndarray, cluster: np.ndarray | None) -> tuple[float, float]:
-    """Mean and its SE: sample sd / sqrt(n), or cluster-robust (CR1 factor g/(g-1), as the world's summary)."""
-    n = len(y)
-    mean = float(y.mean())
-    if cluster is None:
-        return mean, float(np.std(y, ddof=1) / math.sqrt(n))
-    _, inv = np.unique(cluster, return_inverse=True)
-    sums = np.bincount(inv.ravel(), weights=y - mean)
-    g = len(sums)
-    return mean, float(np.sqrt(np.sum(sums**2) * g / (g - 1)) / n)
+def _arm_mean_se(y: np.ndarray) -> tuple[float, float]:
+    """Mean and its SE, sample sd / sqrt(n)."""
+    return float(y.mean()), float(np.std(y, ddof=1) / math.sqrt(len(y)))
 
 
 def difference_in_means(
@@ -86,8 +80,10 @@ def difference_in_means(
     """Difference in means B − A of per-unit outcomes, with a normal-approximation CI.
 
     ``SE = sqrt(s_a^2 / n_a + s_b^2 / n_b)`` (Welch's, sample variances with ``n - 1``), or with clusters (e.g. the
-    users when several sessions of one user are in the data) ``SE = sqrt(se_a^2 + se_b^2)`` with the cluster-robust
-    ``se = sqrt(g / (g - 1) * sum_c (sum_{j in c} (y_j - mean))^2) / n`` per arm (``g`` clusters). CI:
+    users when several sessions of one user are in the data) the cluster-robust SE of the difference: each unit's
+    influence, ``(y - mean_b) / n_b`` in B and ``-(y - mean_a) / n_a`` in A, summed per cluster over both arms,
+    ``SE = sqrt(g / (g - 1) * sum_c infl_c^2)`` (``g`` clusters in all). A user whose sessions fall in both arms
+    (session randomisation) then offsets itself; with user randomisation it is the per-arm cluster-robust SE. CI:
     ``difference ± z_{(1 + confidence)/2} SE``. For a rate (CTR per impression when every session has ``k``
     impressions) divide per-session means and their CI by ``k``.
 
@@ -130,9 +126,13 @@ def difference_in_means(
     for name, y in (("a", ya), ("b", yb)):
         if len(y) < 2:
             raise ValueError(f"arm {name} has {len(y)} unit(s): expected at least 2 to estimate a variance")
-    ma, sa = _arm_mean_se(ya, clusters[0])
-    mb, sb = _arm_mean_se(yb, clusters[1])
-    d, se = mb - ma, float(np.hypot(sa, sb))
+    if clusters[0] is None:
+        ma, sa = _arm_mean_se(ya)
+        mb, sb = _arm_mean_se(yb)
+        d, se = mb - ma, float(np.hypot(sa, sb))
+    else:  # clusters may appear in both arms (sessions randomised, users repeated): sum influences over both
+        ma, mb = float(ya.mean()), float(yb.mean())
+        d, se = clustered_difference(ya, clusters[0], yb, clusters[1])
     z = float(special.ndtri(0.5 + confidence / 2))
     p = float(2 * special.ndtr(-abs(d) / se)) if se > 0 else (1.0 if d == 0 else 0.0)
     method = "welch" if cluster_a is None else "clustered"
@@ -153,7 +153,8 @@ def estimate_ab_effects(
 ) -> pd.DataFrame:
     """B − A per metric from an A/B test's per-session table (the shop's ``ABTestResult`` or any such table).
 
-    With ``covariate`` (CUPED, Deng et al. 2013), each metric ``y`` is replaced by ``y - theta (x - mean x)``, with
+    With ``covariate`` (CUPED, Deng et al. 2013), each metric ``y`` is replaced by ``y - theta (x - mean x)`` (the
+    returned ``mean_a`` and ``mean_b`` are then the adjusted means), with
     ``x`` a pre-experiment covariate (e.g. the user's purchases per session before the test) and ``theta`` the
     pooled regression slope of ``y`` on ``x``: the difference keeps its expectation (randomisation makes ``x``
     independent of the arm) and its variance shrinks by the share of ``y``'s variance that ``x`` explains.
@@ -165,9 +166,10 @@ def estimate_ab_effects(
             incremental_purchase``, one row per session).
         metrics: columns to compare (default: those of ``click, purchase, incremental_purchase`` present): per
             session, clicks (CTR × k), purchases (the purchase rate per session) and incremental purchases.
-        cluster: ``"auto"`` clusters by ``user_id`` when that column exists (right whether sessions or users were
-            randomised, since one user's sessions are correlated), a column name to cluster by it, or ``None`` for
-            Welch's SE treating rows as independent.
+        cluster: ``"auto"`` clusters by ``user_id`` when that column exists (one user's sessions are correlated;
+            the SE of the difference sums each user's influence over both arms, so it is right whether sessions
+            or users were randomised), a column name to cluster by it, or ``None`` for Welch's SE treating rows as
+            independent.
         confidence: CI level.
         arms: the labels of control and treatment in the ``policy`` column.
         covariate: optional column of a pre-experiment covariate for the CUPED adjustment (finite; measured

@@ -138,6 +138,7 @@ def sample_unshown_by_propensity(shown: np.ndarray, pi: np.ndarray, m: int, rng:
     order = np.argsort(rng.random((n_rows, n)), axis=1)  # a random order per row: positive joint probabilities
     q_perm = np.take_along_axis(q, order, axis=1)
     cum = np.cumsum(q_perm, axis=1)
+    cum[:, -1] = m  # the rows sum to m up to rounding; pin the end so that no target runs past its row
     offset = (np.arange(n_rows) * (m + 1.0))[:, None]
     targets = rng.random(n_rows)[:, None] + np.arange(m)[None, :]
     pos = np.searchsorted((cum + offset).ravel(), (targets + offset).ravel(), side="right").reshape(n_rows, m)

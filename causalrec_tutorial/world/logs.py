@@ -88,10 +88,11 @@ class ShopLogs:
             ``propensity`` (per slot), ``show_probability`` (in the session at all), ``click``, ``purchase``.
         purchases: every purchase, shown or not: ``session_id, timestamp, user_id, item_id, shown, position``
             (-1 if not shown).
-        pairs: per session the shown items plus a uniform sample of ``n_unshown`` not-shown available items:
-            ``session_id, timestamp, user_id, item_id, shown, position, show_probability, sample_weight,
-            purchase``; ``sample_weight`` (1 for shown rows, #not-shown / n_unshown otherwise) makes weighted sums
-            estimate sums over all (session, item) pairs.
+        pairs: per session the shown items plus a sample of ``n_unshown`` not-shown available items (uniform, or
+            by propensity: ``ShopWorld(unshown_sampling=...)``): ``session_id, timestamp, user_id, item_id, shown,
+            position, show_probability, sample_weight, purchase``; ``sample_weight`` (1 for shown rows, one over
+            the row's probability of being kept otherwise: #not-shown / n_unshown for the uniform sample) makes
+            weighted sums estimate sums over all (session, item) pairs.
         sessions: ``session_id, timestamp, user_id``.
         items: the item table (:meth:`ShopWorld.items`), all items incl. cold-start ones (flagged).
         users: the user table (:meth:`ShopWorld.users`), without hidden traits.
@@ -203,6 +204,9 @@ class ABTestResult:
     def summary(self, confidence: float = 0.99) -> pd.DataFrame:
         """Per arm and for B − A: mean per session, a normal CI clustered by user, and the exact value.
 
+        The B − A interval sums each user's influence over both arms (:func:`clustered_difference`), so it is right
+        whether sessions or users were randomised.
+
         Args:
             confidence: level of the intervals, in (0, 1).
 
@@ -225,13 +229,34 @@ class ABTestResult:
                 mean, se = _clustered_mean(df[col].to_numpy(float), df[C.USER].to_numpy())
                 est[arm, col] = (mean, se)
                 rows.append((arm, col, mean, mean - z * se, mean + z * se, getattr(value, attr)))
+        in_a = (self.sessions[C.POLICY] == "A").to_numpy()
+        users = self.sessions[C.USER].to_numpy()
         for col, attr in metrics.items():
-            (ma, sa), (mb, sb) = est["A", col], est["B", col]
-            d, se = mb - ma, float(np.hypot(sa, sb))
+            y = self.sessions[col].to_numpy(float)
+            d, se = clustered_difference(y[in_a], users[in_a], y[~in_a], users[~in_a])
             truth = getattr(self.value_b, attr) - getattr(self.value_a, attr)
             rows.append(("B-A", col, d, d - z * se, d + z * se, truth))
         out = pd.DataFrame(rows, columns=["arm", "metric", "estimate", "ci_low", "ci_high", "truth"])
         return out.set_index(["arm", "metric"])
+
+
+def clustered_difference(ya: np.ndarray, ca: np.ndarray, yb: np.ndarray, cb: np.ndarray) -> tuple[float, float]:
+    """``mean(yb) - mean(ya)`` and its cluster-robust SE, with clusters (users) that may appear in both arms.
+
+    Each unit's influence on the difference, ``(y - mean_b) / n_b`` in B and ``-(y - mean_a) / n_a`` in A, is summed
+    per cluster over *both* arms, then ``SE = sqrt(g / (g - 1) * sum_c infl_c^2)``. When users are randomised
+    (every cluster in one arm) this is the per-arm cluster-robust SE; when sessions are randomised, one user's
+    sessions in the two arms offset each other, which adding two per-arm SEs would ignore (that overstates the SE
+    several-fold when users have many sessions in a test).
+    """
+    ma, mb = float(ya.mean()), float(yb.mean())
+    infl = np.concatenate([-(ya - ma) / len(ya), (yb - mb) / len(yb)])
+    _, inv = np.unique(np.concatenate([np.asarray(ca), np.asarray(cb)]), return_inverse=True)
+    sums = np.bincount(inv.ravel(), weights=infl)
+    g = len(sums)
+    if g < 2:
+        return mb - ma, float("nan")
+    return mb - ma, float(np.sqrt(np.sum(sums**2) * g / (g - 1)))
 
 
 def _clustered_mean(y: np.ndarray, cluster: np.ndarray) -> tuple[float, float]:

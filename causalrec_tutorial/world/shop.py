@@ -15,7 +15,7 @@ from scipy import special
 
 from .. import columns as C
 from .._checks import check_int, check_size
-from ..config import DEFAULT_SEED, as_rng, by_mode
+from ..config import DEFAULT_SEED, by_mode
 from .catalogue import (
     _CAT_INDEX,
     _CATEGORY_LIST,
@@ -773,42 +773,10 @@ class ShopWorld:
 
         Book: 02_the_data.ipynb, sec-shop-ab-test
         """
+        from .experiments import simulate_ab_test
+
         _check_period(period)
-        n_sessions = check_int("n_sessions", n_sessions, 1)
-        if unit not in ("session", "user"):
-            raise ValueError(f"unit must be 'session' or 'user', got {unit!r}")
-        rng = as_rng(rng)
-        pols = {"A": self._as_policy(policy_a, period), "B": self._as_policy(policy_b, period)}
-        users = rng.choice(self.n_users, size=n_sessions, p=self._session_weights)
-        if unit == "session":
-            is_b = rng.random(n_sessions) < 0.5
-        else:
-            is_b = (rng.random(self.n_users) < 0.5)[users]
-        slates = np.empty((n_sessions, self.k), dtype=np.int64)
-        for arm, mask in (("A", ~is_b), ("B", is_b)):
-            pol = pols[arm]
-            if isinstance(pol, str):
-                slates[mask] = self._logging_slates(users[mask], period, rng)
-            else:
-                slates[mask] = pol[users[mask]]
-        out = self._outcomes(users, slates, period, rng)
-        incremental = out["incremental"].sum(axis=1)
-        sessions = pd.DataFrame(
-            {
-                C.SESSION: np.arange(n_sessions),
-                C.USER: users,
-                C.POLICY: np.where(is_b, "B", "A"),
-                C.CLICK: out["click"].sum(axis=1).astype(np.int64),
-                C.PURCHASE: (out["organic_count"] + incremental).astype(np.int64),
-                C.INCREMENTAL: incremental.astype(np.int64),
-            }
-        )
-        return ABTestResult(
-            sessions=sessions,
-            value_a=self.policy_value(policy_a, period),
-            value_b=self.policy_value(policy_b, period),
-            unit=unit,
-        )
+        return simulate_ab_test(self, policy_a, policy_b, n_sessions, rng, period, unit)
 
     def __repr__(self) -> str:
         return (
