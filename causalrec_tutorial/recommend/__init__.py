@@ -54,6 +54,7 @@ from .uplift import (
     PairFeatures,
     estimate_uplift,
     estimate_uplifts,
+    learned_text_quality,
     shop_pair_features,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "estimate_examination",
     "estimate_uplift",
     "estimate_uplifts",
+    "learned_text_quality",
     "fit_click_model",
     "ips_weights",
     "item_fact_text",
