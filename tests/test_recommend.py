@@ -141,14 +141,17 @@ def small_uplift(world):
 
 def test_uplift_ranking_beats_even_the_exact_click_ranking(world, small_uplift):
     # The best possible click ranking (true relevance; a click model from logs does worse, see the report) against
-    # the uplift estimated from logs only. About 0.026 vs 0.04 at this size; the full world gives a larger gap.
+    # the uplift estimated from logs only, with pre-treatment features and no oracle of the hidden quality: about
+    # 0.030 vs 0.026 at this size (with the old post-treatment affinity and the vocabulary decoder it was ~0.04).
     click = world.relevance[:, : world.n_items]
     v_click = world.policy_value(click).incremental_purchases
     v_uplift = world.policy_value(small_uplift).incremental_purchases
-    assert v_uplift > 1.15 * v_click
+    print(f"uplift {v_uplift:.4f} vs exact click ranking {v_click:.4f}")
+    assert v_uplift > 1.05 * v_click
     cand = R.top_k(click, 20)
     reranked = R.rerank_by_uplift(cand, small_uplift, world.k)
-    assert world.policy_value(reranked).incremental_purchases > 1.15 * v_click
+    print(f"click top-20 re-ranked by uplift {world.policy_value(reranked).incremental_purchases:.4f}")
+    assert world.policy_value(reranked).incremental_purchases > 1.05 * v_click
 
 
 def test_x_and_dr_learners_rank_by_uplift_from_logs_only(world, small_uplift):
@@ -165,7 +168,8 @@ def test_x_and_dr_learners_rank_by_uplift_from_logs_only(world, small_uplift):
     truth = world.uplift[:, : world.n_items]
     for name in ("x", "dr"):
         assert np.isfinite(ups[name]).all() and ups[name].shape == (world.n_users, world.n_items)
-        assert world.policy_value(ups[name]).incremental_purchases > 1.15 * v_click
+        print(name, world.policy_value(ups[name]).incremental_purchases, v_click)
+        assert world.policy_value(ups[name]).incremental_purchases > 1.05 * v_click
         # positively correlated with the world's uplift (judged only here, never used to fit)
         assert np.corrcoef(ups[name].ravel(), truth.ravel())[0, 1] > 0.2
     # the X-learner is not the T-learner: its second stage changes the estimates
@@ -433,3 +437,33 @@ def test_learned_text_quality_is_learned_from_logs_not_read_from_the_simulator(m
         R.learned_text_quality(texts[:-1], logs.impressions, n)
     with pytest.raises(ValueError, match="impressions"):
         R.learned_text_quality(texts, logs.impressions.drop(columns=C.PURCHASE), n)
+
+
+def test_pair_features_of_logged_pairs_are_pre_treatment(small_world):
+    """Training rows get features from the user's earlier sessions only (never the pair's own view, click or
+    purchase); checked against a brute-force recount for a sample of sessions."""
+    from causalrec_tutorial import recommend as R
+    from causalrec_tutorial.interest import EVENT_WEIGHTS
+
+    logs = small_world.logs("early")
+    n = small_world.n_items
+    f = R.shop_pair_features(logs, n_items=n)
+    ev = logs.events()
+    ev = ev[ev[C.ITEM] < n]
+    pairs = logs.pairs.sample(200, random_state=0)
+    X = f(pairs[C.USER], pairs[C.ITEM], sessions=pairs[C.SESSION])
+    cat = f.item_category
+    for row, (_, p) in zip(X, pairs.iterrows()):
+        earlier = ev[(ev[C.USER] == p[C.USER]) & (ev[C.SESSION] < p[C.SESSION])]
+        w = earlier[C.EVENT].map(EVENT_WEIGHTS).to_numpy(float)
+        total = w.sum()
+        share = w[cat[earlier[C.ITEM].to_numpy()] == cat[p[C.ITEM]]].sum() / total if total > 0 else 0.0
+        n_before = logs.sessions[(logs.sessions[C.USER] == p[C.USER])
+                                 & (logs.sessions[C.SESSION] < p[C.SESSION])].shape[0]
+        assert row[0] == pytest.approx(share)
+        assert row[2] == pytest.approx(np.log1p(n_before)) and row[4] == pytest.approx(np.log1p(total))
+    # without sessions: all logged history (the features when a new list is served)
+    full = f(pairs[C.USER], pairs[C.ITEM])
+    assert (full[:, 2] >= X[:, 2]).all() and (full[:, 2] > X[:, 2]).any()
+    with pytest.raises(ValueError, match="not sessions of the logs"):
+        f(pairs[C.USER], pairs[C.ITEM], sessions=pairs[C.SESSION] + 10**9)

@@ -60,13 +60,21 @@ __all__ = ["PairFeatures", "estimate_uplift", "estimate_uplifts", "learned_text_
 class PairFeatures:
     """Observed features of (user, item) pairs for uplift models: ``features(users, items) -> (n, d)``.
 
+    Called with ``sessions=`` (the logged pairs' session ids, as :func:`estimate_uplifts` does for its training
+    rows), the user and pair columns use only the events of the user's sessions *before* each row's session: they
+    are then pre-treatment, never the pair's own view, click or purchase. Called without, they use every logged
+    event (the features a user has when a new list is served after the logs).
+
     Attributes:
         names: column names.
-        user_table: ``(n_users, d_u)`` user columns.
+        user_table: ``(n_users, d_u)`` user columns (from all logged events).
         item_table: ``(n_items, d_i)`` item columns.
         profile: ``(n_users, n_categories)`` weighted category shares of each user's events.
         item_category: ``(n_items,)`` category index per item.
         declared: ``(n_users,)`` declared-interest category index per user (-1 if unknown).
+        session_ids: sorted session ids of the logs (``None``: no per-session features).
+        session_profile: ``(n_sessions, n_categories)`` category shares of the user's events before each session.
+        session_user_table: ``(n_sessions, d_u)`` user columns before each session.
 
     Book: 05_recommendation_generation.ipynb, sec-gen-uplift
     """
@@ -77,6 +85,9 @@ class PairFeatures:
     profile: np.ndarray
     item_category: np.ndarray
     declared: np.ndarray
+    session_ids: np.ndarray | None = None
+    session_profile: np.ndarray | None = None
+    session_user_table: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:
@@ -86,12 +97,50 @@ class PairFeatures:
     def n_items(self) -> int:
         return len(self.item_table)
 
-    def __call__(self, users: Any, items: Any) -> np.ndarray:
+    def __call__(self, users: Any, items: Any, sessions: Any = None) -> np.ndarray:
         u, i = id_pairs(users, items, self.n_users, self.n_items)
         cat = self.item_category[i]
-        aff = self.profile[u, cat]
         declared = (self.declared[u] == cat).astype(np.float64)
-        return np.column_stack([aff, declared, self.user_table[u], self.item_table[i]])
+        if sessions is None:
+            return np.column_stack([self.profile[u, cat], declared, self.user_table[u], self.item_table[i]])
+        if self.session_ids is None:
+            raise ValueError("these features have no per-session history: build them with shop_pair_features")
+        s = np.asarray(sessions)
+        if s.shape != u.shape:
+            raise ValueError(f"sessions must give one session id per pair, got shape {s.shape} for {len(u)} pairs")
+        row = np.searchsorted(self.session_ids, s)
+        if (row >= len(self.session_ids)).any() or (self.session_ids[np.minimum(row, len(self.session_ids) - 1)]
+                                                    != s).any():
+            raise ValueError("sessions holds ids that are not sessions of the logs the features were built from")
+        return np.column_stack([self.session_profile[row, cat], declared, self.session_user_table[row],
+                                self.item_table[i]])
+
+
+def _history_before_sessions(logs: Any, ev: pd.DataFrame, wt: np.ndarray, cat_of_item: np.ndarray, n_cats: int,
+                             age: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per session of the logs: the user's category shares, session count and event weight over *earlier*
+    sessions (session ids increase with time)."""
+    sess = logs.sessions[[C.SESSION, C.USER]].sort_values(C.SESSION)
+    sid = sess[C.SESSION].to_numpy(np.int64)
+    users = sess[C.USER].to_numpy(np.int64)
+    own = np.zeros((len(sid), n_cats))
+    row = np.searchsorted(sid, ev[C.SESSION].to_numpy(np.int64))
+    np.add.at(own, (row, cat_of_item[ev[C.ITEM].to_numpy(np.int64)]), wt)
+    order = np.lexsort((sid, users))  # by user, then time
+    cum = np.cumsum(own[order], axis=0) - own[order]  # exclusive running sums...
+    u_sorted = users[order]
+    start = np.r_[0, np.flatnonzero(np.diff(u_sorted)) + 1]
+    first = np.repeat(start, np.diff(np.r_[start, len(order)]))
+    cum -= (np.cumsum(own[order], axis=0) - own[order])[first]  # ...restarted for each user
+    n_before = np.arange(len(order)) - first
+    before = np.empty_like(own)
+    before[order] = cum
+    count = np.empty(len(sid))
+    count[order] = n_before
+    total = before.sum(axis=1)
+    shares = before / np.maximum(total, 1e-12)[:, None]
+    user_cols = np.column_stack([np.log1p(count), age[users], np.log1p(total)])
+    return sid, shares, user_cols
 
 
 def learned_text_quality(texts: Sequence[str], impressions: pd.DataFrame, n_items: int, n_folds: int = 5,
@@ -154,7 +203,9 @@ def shop_pair_features(
 
     Per pair: the user's weighted share of events in the item's category (``affinity``; views, clicks and purchases
     weighted by ``crt.interest.EVENT_WEIGHTS``), whether it is the user's declared favourite category; per user:
-    log sessions, age, log total event weight; per item: log(1 + popularity), log price relative to the category
+    log sessions, age, log total event weight. For the logged pairs these use only the user's sessions *before* the
+    pair's session (pre-treatment: see :class:`PairFeatures`; an earlier version counted the pair's own view, click
+    and purchase, a post-treatment covariate); per item: log(1 + popularity), log price relative to the category
     median, what its text says about how well it sells (:func:`learned_text_quality`: a cross-fitted text model of
     the item's logged purchase rate; an earlier version decoded the quality tier with the shop's own vocabulary, a
     near-oracle of a hidden variable), the category (one-hot), and optionally the first ``n_components`` principal
@@ -219,8 +270,18 @@ def shop_pair_features(
         comps = np.linalg.svd(V, full_matrices=False)[2][:k]
         item_table = np.column_stack([item_table, V @ comps.T])
         names += [f"text_pc{j}" for j in range(k)]
+    sid, session_profile, session_user_table = _history_before_sessions(logs, ev, wt, cat_idx, len(cats), age)
     return PairFeatures(names=names, user_table=user_table, item_table=item_table, profile=prof,
-                        item_category=cat_idx, declared=declared)
+                        item_category=cat_idx, declared=declared, session_ids=sid, session_profile=session_profile,
+                        session_user_table=session_user_table)
+
+
+def _training_features(features: Callable, u: np.ndarray, i: np.ndarray, pairs: pd.DataFrame) -> np.ndarray:
+    """The training rows' features: pre-treatment (from sessions before each pair's) when ``features`` is a
+    :class:`PairFeatures` with per-session history and the pairs name their sessions."""
+    if isinstance(features, PairFeatures) and features.session_ids is not None and C.SESSION in pairs.columns:
+        return features(u, i, sessions=pairs[C.SESSION].to_numpy(np.int64))
+    return features(u, i)
 
 
 def _classifier(model: Any, seed: int):
@@ -325,7 +386,7 @@ def estimate_uplifts(
                              f"{cand.shape}")
         if cand.size and (cand.min() < -1 or cand.max() >= n_items):
             raise ValueError(f"candidate ids must be in [0, {n_items}) or -1 for padding")
-    X = np.asarray(features(u, i), dtype=np.float64)
+    X = np.asarray(_training_features(features, u, i, pairs), dtype=np.float64)
     ip1 = np.minimum(1.0 / pi, clip)
     ip0 = np.minimum(1.0 / np.maximum(1.0 - pi, 1e-12), clip)
     w1, w0 = (ip1, sw * ip0) if weighting == "ipw" else (np.ones_like(pi), sw)
