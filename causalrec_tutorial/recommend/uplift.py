@@ -10,7 +10,8 @@ pair features :math:`x` (:func:`shop_pair_features`):
 * ``learner="t"`` (T-learner): one model per arm; with ``weighting="ipw"`` shown rows weigh
   :math:`\min(1/\pi, M)` and not-shown rows ``sample_weight`` :math:`\cdot \min(1/(1-\pi), M)`, so each arm
   stands for all pairs; the uplift is the difference of the two predictions.
-* ``learner="dr"`` (DR-learner, Kennedy 2023): the T-learner's models, then a regression of the doubly robust
+* ``learner="dr"`` (DR-learner, Kennedy 2023): outcome models like the T-learner's, cross-fitted by user
+  (``dr_folds``), then a regression of the doubly robust
   pseudo-outcome :math:`\hat\mu_1 - \hat\mu_0 + T (Y - \hat\mu_1)/\pi - (1 - T)(Y - \hat\mu_0)/(1 - \pi)` on
   :math:`x` (weights ``sample_weight``), with the inverse propensities clipped at ``clip``.
 * ``learner="x"`` (X-learner, Künzel et al. 2019): the T-learner's models impute each unit's effect from the
@@ -318,6 +319,7 @@ def estimate_uplifts(
     regressor: Any = None,
     candidates: Any = None,
     seed: int = 0,
+    dr_folds: int = 2,
 ) -> dict[str, np.ndarray]:
     """Estimate each (user, item) pair's uplift from logs with several meta-learners that share their first stage.
 
@@ -338,6 +340,9 @@ def estimate_uplifts(
         candidates: optional int ``(n_users, n)`` item ids (``-1`` = padding, e.g. :func:`retrieve_candidates`):
             predict only these pairs (much faster than the whole catalogue); every other entry is ``nan``.
         seed: ``random_state`` of the models.
+        dr_folds: cross-fitting folds of the DR-learner's pseudo-outcome (by user: each row's outcome models are
+            fitted on the other folds' users, Kennedy 2023); ``1`` uses the in-sample T-learner models (faster,
+            but the pseudo-outcome then reuses each row's own outcome through its fitted models).
 
     Returns:
         ``{learner: float64 (n_users, n_items)}``.
@@ -359,6 +364,7 @@ def estimate_uplifts(
     if not callable(features):
         raise TypeError(f"features must be a function (users, items) -> (n, d) array, got {type(features).__name__}")
     seed = check_int("seed", seed, 0, 2**32 - 1)
+    dr_folds = check_int("dr_folds", dr_folds, 1, 20)
     clip = check_clip(clip, minimum=1)
     n_users, n_items = check_int("n_users", n_users, 1), check_int("n_items", n_items, 1)
     u = id_array("pairs.user_id", pairs[C.USER].to_numpy(), n_users, "user")
@@ -408,7 +414,17 @@ def estimate_uplifts(
         second["x0"] = fit(_regressor(regressor, seed), rows0, mu1 - yf, w0)
         second["g"] = fit(_regressor(regressor, seed), np.ones(len(pi), bool), pi, sw)
     if "dr" in learners:
-        phi = mu1 - mu0 + t * (y - mu1) * ip1 - (1 - t) * (y - mu0) * ip0
+        cmu1, cmu0 = mu1, mu0
+        if dr_folds > 1:  # cross-fitted outcome models: a row's pseudo-outcome never sees its own outcome
+            cmu1, cmu0 = np.empty_like(mu1), np.empty_like(mu0)
+            fold = np.random.default_rng(seed).integers(0, dr_folds, n_users)[u]
+            for f in range(dr_folds):
+                out_f, in_f = fold == f, fold != f
+                if not (in_f & rows1).any() or not (in_f & rows0).any():
+                    raise ValueError(f"dr_folds={dr_folds}: a fold leaves an arm without rows; use fewer folds")
+                cmu1[out_f] = fit(_classifier(model, seed), in_f & rows1, y, w1).predict_proba(X[out_f])[:, 1]
+                cmu0[out_f] = fit(_classifier(model, seed), in_f & rows0, y, w0).predict_proba(X[out_f])[:, 1]
+        phi = cmu1 - cmu0 + t * (y - cmu1) * ip1 - (1 - t) * (y - cmu0) * ip0
         second["dr"] = fit(_regressor(regressor, seed), np.ones(len(pi), bool), phi, sw)
 
     def predict(Xc: np.ndarray) -> dict[str, np.ndarray]:
@@ -451,6 +467,7 @@ def estimate_uplift(
     regressor: Any = None,
     candidates: Any = None,
     seed: int = 0,
+    dr_folds: int = 2,
 ) -> np.ndarray:
     """Estimate each (user, item) pair's uplift — the effect of showing the item on its purchase — from logs.
 
@@ -470,6 +487,7 @@ def estimate_uplift(
         regressor: a scikit-learn regressor to clone for the second stages (default a histogram gradient boosting).
         candidates: optional ``(n_users, n)`` item ids to predict (others ``nan``); see :func:`estimate_uplifts`.
         seed: ``random_state`` of the models.
+        dr_folds: cross-fitting folds of the DR-learner (see :func:`estimate_uplifts`).
 
     Returns:
         float64 ``(n_users, n_items)``.
@@ -483,4 +501,5 @@ def estimate_uplift(
     if learner not in ("t", "x", "dr"):
         raise ValueError(f"learner must be 't', 'x' or 'dr', got {learner!r}")
     return estimate_uplifts(pairs, features, n_users, n_items, learners=(learner,), weighting=weighting, clip=clip,
-                            model=model, regressor=regressor, candidates=candidates, seed=seed)[learner]
+                            model=model, regressor=regressor, candidates=candidates, seed=seed,
+                            dr_folds=dr_folds)[learner]
