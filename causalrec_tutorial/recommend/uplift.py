@@ -139,7 +139,8 @@ def _history_before_sessions(logs: Any, ev: pd.DataFrame, wt: np.ndarray, cat_of
     count = np.empty(len(sid))
     count[order] = n_before
     total = before.sum(axis=1)
-    shares = before / np.maximum(total, 1e-12)[:, None]
+    total = np.where(total > 1e-6, total, 0.0)  # round-off of the running sums is not history
+    shares = np.where(total[:, None] > 0, before / np.maximum(total, 1e-12)[:, None], 0.0)
     user_cols = np.column_stack([np.log1p(count), age[users], np.log1p(total)])
     return sid, shares, user_cols
 
@@ -151,7 +152,8 @@ def learned_text_quality(texts: Sequence[str], impressions: pd.DataFrame, n_item
 
     Nothing of the simulator is read: the target is the share of the item's impressions that ended in a purchase
     (shrunk towards the overall share with ``prior`` pseudo-impressions), and each item's prediction comes from a
-    model fitted on the other folds' items, so an item's own outcomes never reach its own feature.
+    model fitted on the other folds' items, so an item's own outcomes never reach its own raw prediction (the
+    standardisation, over all items, shifts and scales the whole column alike).
 
     Args:
         texts: one text per item (title and description), ``n_items`` of them.
@@ -206,10 +208,12 @@ def shop_pair_features(
     weighted by ``crt.interest.EVENT_WEIGHTS``), whether it is the user's declared favourite category; per user:
     log sessions, age, log total event weight. For the logged pairs these use only the user's sessions *before* the
     pair's session (pre-treatment: see :class:`PairFeatures`; an earlier version counted the pair's own view, click
-    and purchase, a post-treatment covariate); per item: log(1 + popularity), log price relative to the category
-    median, what its text says about how well it sells (:func:`learned_text_quality`: a cross-fitted text model of
-    the item's logged purchase rate; an earlier version decoded the quality tier with the shop's own vocabulary, a
-    near-oracle of a hidden variable), the category (one-hot), and optionally the first ``n_components`` principal
+    and purchase, a post-treatment covariate); per item: log(1 + popularity) (the catalogue's prior sales count:
+    pre-treatment, but in the shop nearly the hidden prominence, a strong proxy by the world's design), log price
+    relative to the category median, what its text says about how well it sells (:func:`learned_text_quality`: a
+    cross-fitted text model of the item's logged purchase rate; an earlier version decoded the quality tier with
+    the shop's own vocabulary, a near-oracle of a hidden variable), the category (one-hot), and optionally the
+    first ``n_components`` principal
     components of its text embedding.
 
     Args:
