@@ -37,14 +37,15 @@ def simulate_ab_test(world: Any, policy_a: Any, policy_b: Any, n_sessions: int, 
         else:
             slates[mask] = pol[users[mask]]
     out = world._outcomes(users, slates, period, rng)
-    incremental = out["incremental"].sum(axis=1)
+    sold = out["incremental"].sum(axis=1)
+    incremental = sold - out["removed"]  # net of the organic purchases the list removed (reactance, substitution)
     sessions = pd.DataFrame(
         {
             C.SESSION: np.arange(n_sessions),
             C.USER: users,
             C.POLICY: np.where(is_b, "B", "A"),
             C.CLICK: out["click"].sum(axis=1).astype(np.int64),
-            C.PURCHASE: (out["organic_count"] + incremental).astype(np.int64),
+            C.PURCHASE: (out["organic_count"] + sold).astype(np.int64),
             C.INCREMENTAL: incremental.astype(np.int64),
         }
     )

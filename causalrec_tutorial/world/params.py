@@ -84,6 +84,9 @@ class ShopParams:
     hidden_taste_purchase: float = 0.0  # weight of the same signal in the purchase-intent logit
     log_propensities: bool = True  # False: the logs hold no propensity / show_probability (they must be estimated)
     logging_order: str = "shuffled"  # "ranked": the old recommender puts its best-scored item in the top slot
+    logging_sampling: str = "systematic"  # "conditional_poisson": every pair of items can be shown together
+    reactance: float = 0.0  # kappa: an examined, unwanted recommendation puts off a would-be buyer (negative uplift)
+    substitution: float = 0.0  # sigma: a purchase the list sells replaces an organic one of the same category
 
     def __post_init__(self) -> None:
         """Every coefficient is a finite number; those that are a spread, a rate or a share are in their range."""
@@ -102,7 +105,7 @@ class ShopParams:
 
 
 _FLAGS = frozenset({"log_propensities"})
-_CHOICES = {"logging_order": ("shuffled", "ranked")}
+_CHOICES = {"logging_order": ("shuffled", "ranked"), "logging_sampling": ("systematic", "conditional_poisson")}
 # Ranges of the coefficients that are not free real numbers: (low, high, low end open, what it is).
 _RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "interest_concentration": (0.0, None, True, "a Dirichlet concentration"),
@@ -120,5 +123,7 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "position_decay": (0.0, None, False, "the exponent of e_s = (1 + s)^-decay; negative would give e_s > 1"),
     "logging_interest_noise": (0.0, None, False, "a noise spread"),
     "logging_exploration": (0.0, 1.0, True, "the share of uniform exploration; > 0 keeps every propensity positive"),
+    "reactance": (0.0, 1.0, False, "a probability scale"),
+    "substitution": (0.0, 1.0, False, "a probability"),
 }
 

@@ -29,19 +29,23 @@ from .draws import (
     capped_inclusion,
     hash_normal,
     read_only,
-    sample_unshown,
-    sample_unshown_by_propensity,
     systematic_slot_probabilities,
 )
 from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
+from .outcomes import session_outcomes, simulate_period
 from .params import (
-    EARLY_DAYS,
-    LATE_DAYS,
     LOG_PERIODS,
     PERIODS,
-    START,
     ShopParams,
     _check_period,
+)
+from .sampling import (
+    _esp_suffix,
+    cps_joint_inclusion,
+    cps_odds,
+    cps_sample,
+    cps_slot_probabilities,
+    systematic_joint_inclusion,
 )
 
 __all__ = ["ShopWorld"]
@@ -51,8 +55,6 @@ _S_ITEM_CATEGORY, _S_ITEM_QUALITY, _S_ITEM_PROMINENCE, _S_ITEM_PRICE, _S_ITEM_TO
 _S_ITEM_POPULARITY, _S_ITEM_TEXT, _S_ITEM_TIER, _S_ITEM_BRAND, _S_ITEM_SIBLING = 6, 7, 8, 9, 10
 _S_USER_INTEREST, _S_USER_AGE, _S_USER_PRICE, _S_USER_ACTIVITY, _S_USER_RESP, _S_USER_DECLARED = 20, 21, 22, 23, 24, 25
 _S_HASH_TASTE, _S_HASH_ATTRACT, _S_HASH_POLICY, _S_HASH_HIDDEN = 40, 41, 42, 43
-_S_SESSIONS = {"early": 60, "late": 61}
-_S_UNSHOWN = {"early": 62, "late": 63}
 _S_CATEGORY_AGE = 70
 _WARM, _COLD = 0, 1
 
@@ -273,16 +275,22 @@ class ShopWorld:
         a = self._awareness[None, :]
         p0 = a * intent
         p1 = intent * (a + (1.0 - a) * self._responsiveness[:, None])
+        self._zeta = (p1 - p0) / (1.0 - p0)  # P(the list sells it | examined), see the world package docstring
+        if p.reactance:  # an examined recommendation meets 1 in k would-be purchases and may put the buyer off
+            p1 = p1 - p0 * p.reactance * (1.0 - self._affinity) / self.k
         self._p_without = read_only(p0)
         self._p_with = read_only(p1)
         self._uplift = read_only(p1 - p0)
-        self._zeta = self._uplift / (1.0 - p0)  # P(induced purchase | examined), see the world package docstring
+        self._net_uplift: dict[str, np.ndarray] = {}
         self._examination = read_only((1.0 + np.arange(self.k)) ** (-p.position_decay))
         self._policy_noise = hash_normal(self._hash_key(_S_HASH_POLICY), rows, cols)
 
     def _build_logging_policy(self) -> None:
         self._inclusion: dict[str, np.ndarray] = {}
         self._cumulative: dict[str, np.ndarray] = {}
+        self._cps = self.params.logging_sampling == "conditional_poisson"
+        self._odds: dict[str, np.ndarray] = {}  # conditional Poisson odds and their suffix polynomials
+        self._odds_suffix: dict[str, np.ndarray] = {}
         self._ranked = self.params.logging_order == "ranked"
         self._score: dict[str, np.ndarray] = {}  # the logger's score, kept only when it ranks its slots by it
         self._slot_probs: dict[str, np.ndarray] = {}
@@ -306,9 +314,15 @@ class ShopWorld:
             self._inclusion[period] = read_only(pi)
             cum = np.minimum(np.cumsum(pi, axis=1), self.k)
             cum[:, -1] = self.k
+            if self._cps:
+                self._odds[period] = read_only(cps_odds(pi, self.k))
+                self._odds_suffix[period] = read_only(_esp_suffix(self._odds[period], self.k))
             if self._ranked:
                 self._score[period] = read_only(score)
-                self._slot_probs[period] = read_only(systematic_slot_probabilities(cum, score, self.k))
+                self._slot_probs[period] = read_only(
+                    cps_slot_probabilities(self._odds[period], score, self.k) if self._cps
+                    else systematic_slot_probabilities(cum, score, self.k)
+                )
             self._cumulative[period] = (cum + self.k * np.arange(self.n_users)[:, None]).ravel()
 
     # ----- public: sizes, tables, truth ---------------------------------------------------------------------------
@@ -386,7 +400,9 @@ class ShopWorld:
     )
     uplift = property(
         lambda self: self._uplift,
-        doc="True uplift of exposure on purchase: exactly ``p_purchase_with - p_purchase_without``.",
+        doc="True uplift of exposure on the item's own purchase: exactly ``p_purchase_with - p_purchase_without`` "
+            "(negative where ``reactance`` puts buyers off; :meth:`net_uplift` adds what ``substitution`` takes "
+            "from other items).",
     )
     affinity = property(lambda self: self._affinity, doc="Cosine of user interests and item topic, in [0, 1].")
     examination = property(lambda self: self._examination, doc="Examination probability per slot, shape (k,).")
@@ -416,6 +432,60 @@ class ShopWorld:
         pi = self._inclusion[_check_period(period)]
         per_slot = self._slot_probs[period] if self._ranked else read_only(pi / self.k)
         return LoggingProbabilities(inclusion=pi, per_slot=per_slot, period=period)
+
+    def net_uplift(self, period: str = "early") -> np.ndarray:
+        """The effect of showing an item in an examined slot on the session's *total* purchases, per (user, item).
+
+        ``uplift`` (the item's own purchase) less the organic purchases of other items of its category that the
+        sale replaces: ``uplift - (substitution / k) * zeta * (sum of p_purchase_without over the other available
+        items of the category)``. Equal to ``uplift`` when ``substitution`` is 0. A list's incremental purchases are
+        exactly ``sum_s examination[s] * net_uplift[u, i_s]`` (:meth:`policy_value`). Truth: for the judge only.
+
+        Args:
+            period: ``"early"`` or ``"late"`` (the items whose organic purchases can be replaced).
+
+        Returns:
+            float64 ``(n_users, n_available)``, read-only.
+
+        Book: 02_the_data.ipynb, sec-shop-truth
+        """
+        n = self.n_available(_check_period(period))
+        if not self.params.substitution:
+            return self._uplift[:, :n]
+        if period not in self._net_uplift:
+            cat = self._category[:n]
+            p0 = self._p_without[:, :n]
+            by_cat = p0 @ np.eye(len(CATEGORIES))[cat]  # (n_users, categories): organic demand per category
+            others = by_cat[:, cat] - p0
+            loss = self.params.substitution / self.k * self._zeta[:, :n] * others
+            self._net_uplift[period] = read_only(self._uplift[:, :n] - loss)
+        return self._net_uplift[period]
+
+    def joint_inclusion(self, user: int, period: str = "early") -> np.ndarray:
+        """P(items i and j are both shown in a session of ``user``), exactly, for every pair of available items.
+
+        With the default systematic sampling in item-id order most pairs are never shown together (probability 0);
+        with ``logging_sampling="conditional_poisson"`` every pair has a positive probability. The diagonal holds the
+        inclusion probabilities and every row sums to ``k`` times them.
+
+        Args:
+            user: a user id in ``[0, n_users)``.
+            period: ``"early"`` or ``"late"``.
+
+        Returns:
+            float64 ``(n_available, n_available)``.
+
+        Raises:
+            ValueError: for a user id out of range or an unknown period.
+
+        Book: appendix_b_intervals.ipynb
+        """
+        n = self.n_available(_check_period(period))
+        user = check_int("user", user, 0, self.n_users - 1)
+        if self._cps:
+            return cps_joint_inclusion(self._odds[period][user], self.k)
+        cum = self._cumulative[period][user * n:(user + 1) * n] - self.k * user
+        return systematic_joint_inclusion(cum, self.k)
 
     def shown_effect(self, period: str = "early") -> np.ndarray:
         """The true effect on purchase of *being shown by the logging policy*, per (user, available item).
@@ -547,16 +617,16 @@ class ShopWorld:
         if isinstance(pol, str) and self._ranked:
             exam = self._slot_probs[period] @ self._examination  # P(shown and examined) per pair
             clicks_u = np.sum(exam * self._relevance[:, :n], axis=1)
-            incr_u = np.sum(exam * self._uplift[:, :n], axis=1)
+            incr_u = np.sum(exam * self.net_uplift(period), axis=1)
         elif isinstance(pol, str):
             pi = self._inclusion[period]
             e_bar = self._examination.mean()
             clicks_u = e_bar * np.sum(pi * self._relevance[:, :n], axis=1)
-            incr_u = e_bar * np.sum(pi * self._uplift[:, :n], axis=1)
+            incr_u = e_bar * np.sum(pi * self.net_uplift(period), axis=1)
         else:
             rows = np.arange(self.n_users)[:, None]
             clicks_u = self._relevance[rows, pol] @ self._examination
-            incr_u = self._uplift[rows, pol] @ self._examination
+            incr_u = self.net_uplift(period)[rows, pol] @ self._examination
         organic_u = self._p_without[:, :n].sum(axis=1)
         clicks, incr, organic = float(w @ clicks_u), float(w @ incr_u), float(w @ organic_u)
         return PolicyValue(
@@ -568,10 +638,13 @@ class ShopWorld:
     def _logging_slates(self, users: np.ndarray, period: str, rng: np.random.Generator) -> np.ndarray:
         """k distinct items per session by systematic πps sampling, in a uniformly random slot order (or ranked)."""
         n = self.n_available(period)
-        u0 = rng.random(len(users))
-        points = (users * self.k + u0)[:, None] + np.arange(self.k)[None, :]
-        flat = np.searchsorted(self._cumulative[period], points, side="right")
-        chosen = flat - users[:, None] * n
+        if self._cps:
+            chosen = cps_sample(users, self._odds[period], self._odds_suffix[period], self.k, rng)
+        else:
+            u0 = rng.random(len(users))
+            points = (users * self.k + u0)[:, None] + np.arange(self.k)[None, :]
+            flat = np.searchsorted(self._cumulative[period], points, side="right")
+            chosen = flat - users[:, None] * n
         if self._ranked:  # best-scored first; ties go to the lower item id
             order = np.lexsort((chosen, -self._score[period][users[:, None], chosen]), axis=1)
             return np.take_along_axis(chosen, order, axis=1)
@@ -581,127 +654,11 @@ class ShopWorld:
     def _outcomes(
         self, users: np.ndarray, slates: np.ndarray, period: str, rng: np.random.Generator, extra=None
     ) -> dict[str, np.ndarray]:
-        """Clicks, purchases (organic ∪ induced) for sessions with given lists; organic draws for all items."""
-        n = self.n_available(period)
-        rows = users[:, None]
-        examined = rng.random(slates.shape) < self._examination[None, :]
-        v = rng.random(slates.shape)
-        click = examined & (v < self._relevance[rows, slates])
-        induced = examined & (v < self._zeta[rows, slates])
-        organic_shown = np.zeros(slates.shape, dtype=bool)
-        organic_extra = None if extra is None else np.zeros(extra.shape, dtype=bool)
-        organic_count = np.zeros(len(users), dtype=np.int64)
-        org_s, org_i = [], []
-        chunk = max(1, 2_000_000 // n)
-        for start in range(0, len(users), chunk):
-            sl = slice(start, start + chunk)
-            o = rng.random((len(users[sl]), n)) < self._p_without[users[sl], :n]
-            idx = np.arange(o.shape[0])[:, None]
-            organic_shown[sl] = o[idx, slates[sl]]
-            if extra is not None:
-                organic_extra[sl] = o[idx, extra[sl]]
-            organic_count[sl] = o.sum(axis=1)
-            s, i = np.nonzero(o)
-            org_s.append(s + start)
-            org_i.append(i)
-        new = induced & ~organic_shown
-        return dict(
-            click=click,
-            purchase_shown=organic_shown | induced,
-            incremental=new,
-            organic_extra=organic_extra,
-            organic_count=organic_count,
-            organic_sessions=np.concatenate(org_s) if org_s else np.zeros(0, np.int64),
-            organic_items=np.concatenate(org_i) if org_i else np.zeros(0, np.int64),
-        )
+        """Clicks, purchases (organic ∪ induced, less those the list removed) for sessions with given lists."""
+        return session_outcomes(self, users, slates, period, rng, extra)
 
     def _simulate_period(self, period: str) -> ShopLogs:
-        rng = self._rng(_S_SESSIONS[period])
-        n_s = self.n_sessions if period == "early" else self.n_late_sessions
-        n = self.n_available(period)
-        k = self.k
-        first_id = 0 if period == "early" else self.n_sessions
-        days0, days = (0, EARLY_DAYS) if period == "early" else (EARLY_DAYS, LATE_DAYS)
-        seconds = np.sort(rng.random(n_s)) * days * 86400 + days0 * 86400
-        times = START + pd.to_timedelta(np.floor(seconds).astype(np.int64), unit="s")
-        users = rng.choice(self.n_users, size=n_s, p=self._session_weights)
-        slates = self._logging_slates(users, period, rng)
-        unshown = sample_unshown(slates, n, self.n_unshown, rng)  # drawn in both designs: the streams stay aligned
-        pi = self._inclusion[period]
-        m = self.n_unshown
-        if self.unshown_sampling == "propensity":
-            unshown, keep_q = sample_unshown_by_propensity(slates, pi[users, :n], m, self._rng(_S_UNSHOWN[period]))
-            unshown_weight = 1.0 / keep_q
-        else:
-            unshown_weight = np.full((n_s, m), (n - k) / m if m else 0.0)
-        out = self._outcomes(users, slates, period, rng, extra=unshown)
-        session_ids = first_id + np.arange(n_s)
-
-        rep = lambda a, m: np.repeat(np.asarray(a), m)  # noqa: E731
-        pi_shown = pi[users[:, None], slates]
-        slot_p = (self._slot_probs[period][users[:, None], slates, np.arange(k)[None, :]] if self._ranked
-                  else pi_shown / k)
-        impressions = pd.DataFrame(
-            {
-                C.SESSION: rep(session_ids, k),
-                C.TIMESTAMP: rep(times, k),
-                C.USER: rep(users, k),
-                C.ITEM: slates.ravel(),
-                C.POSITION: np.tile(np.arange(k), n_s),
-                C.PROPENSITY: slot_p.ravel(),
-                C.SHOW_PROBABILITY: pi_shown.ravel(),
-                C.CLICK: out["click"].ravel().astype(np.int64),
-                C.PURCHASE: out["purchase_shown"].ravel().astype(np.int64),
-            }
-        )
-        # purchases: organic ones (shown or not) plus induced ones that were not organic
-        inc_s, inc_slot = np.nonzero(out["incremental"])
-        p_s = np.concatenate([out["organic_sessions"], inc_s])
-        p_i = np.concatenate([out["organic_items"], slates[inc_s, inc_slot]])
-        # position of each purchased item in its session's list (-1 if not shown)
-        match = slates[p_s] == p_i[:, None]
-        pos = np.where(match.any(axis=1), match.argmax(axis=1), -1)
-        order = np.lexsort((p_i, p_s))
-        p_s, p_i, pos = p_s[order], p_i[order], pos[order]
-        purchases = pd.DataFrame(
-            {
-                C.SESSION: session_ids[p_s],
-                C.TIMESTAMP: times[p_s],
-                C.USER: users[p_s],
-                C.ITEM: p_i,
-                C.SHOWN: (pos >= 0).astype(np.int64),
-                C.POSITION: pos.astype(np.int64),
-            }
-        )
-        pair_items = np.concatenate([slates, unshown], axis=1)
-        pairs = pd.DataFrame(
-            {
-                C.SESSION: rep(session_ids, k + m),
-                C.TIMESTAMP: rep(times, k + m),
-                C.USER: rep(users, k + m),
-                C.ITEM: pair_items.ravel(),
-                C.SHOWN: np.tile(np.r_[np.ones(k, np.int64), np.zeros(m, np.int64)], n_s),
-                C.POSITION: np.tile(np.r_[np.arange(k), -np.ones(m, np.int64)], n_s),
-                C.SHOW_PROBABILITY: pi[users[:, None], pair_items].ravel(),
-                C.SAMPLE_WEIGHT: np.concatenate([np.ones((n_s, k)), unshown_weight], axis=1).ravel(),
-                C.PURCHASE: np.concatenate([out["purchase_shown"], out["organic_extra"]], axis=1)
-                .ravel()
-                .astype(np.int64),
-            }
-        )
-        if not self.params.log_propensities:  # a logger that did not record its probabilities: estimate them
-            impressions = impressions.drop(columns=[C.PROPENSITY, C.SHOW_PROBABILITY])
-            pairs = pairs.drop(columns=[C.SHOW_PROBABILITY])
-        sessions = pd.DataFrame({C.SESSION: session_ids, C.TIMESTAMP: times, C.USER: users})
-        return ShopLogs(
-            impressions=impressions,
-            purchases=purchases,
-            pairs=pairs,
-            sessions=sessions,
-            items=self.items,
-            users=self.users,
-            period=period,
-        )
+        return simulate_period(self, period)
 
     def logs(self, period: str = "early") -> ShopLogs:
         """The shop's logs for a period (simulated once, then cached; identical for the same seed everywhere).
