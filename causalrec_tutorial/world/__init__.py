@@ -65,7 +65,8 @@ picks exactly ``k`` distinct items by systematic (Madow) πps sampling in item-i
 - ``show_probability`` (logged) :math:`= \pi_{ui}` = P(item shown in the session at all);
 - ``propensity`` (logged, per slot, as in the Open Bandit Dataset) :math:`= \pi_{ui} / k` = P(item in this slot).
 
-(Joint inclusion probabilities are those of systematic sampling; the course uses only these marginals.) In the late
+(Joint inclusion probabilities are those of systematic sampling in a fixed order, most of them 0; see
+:meth:`ShopWorld.joint_inclusion` and the conditional Poisson switch below.) In the late
 period cold-start items are available; the old recommender gives them the median popularity and an average quality
 score. :meth:`ShopWorld.logging_probabilities` returns both arrays.
 
@@ -85,6 +86,22 @@ computed exactly (systematic sampling takes at most :math:`n + 1` sets as its st
 of being shown becomes :math:`E[e_\text{slot} \mid \text{shown}]\,\text{uplift}_{ui}`
 (:meth:`ShopWorld.shown_effect`).
 
+*Negative uplift and substitution* (:mod:`.outcomes`). Each organic purchase of item :math:`j` meets one of the
+``k`` recommendations, picked uniformly: if it is :math:`j`'s own examined slot, the shopper is put off with
+probability :math:`\kappa (1 - \text{aff}_{uj})` (``reactance``), so ``uplift`` :math:`= (1 - A_i) r_u b_{ui} -
+p_\text{without}\,\kappa (1 - \text{aff})/k` can be negative; if it is another examined item of :math:`j`'s
+category that the list sold, they keep that one instead with probability :math:`\sigma` (``substitution``). A
+list's incremental purchases are then :math:`\sum_s e_s\,\text{net}_{u i_s}` with :meth:`ShopWorld.net_uplift`
+:math:`= \text{uplift} - (\sigma/k)\,\zeta\,\sum_{j \ne i, c(j) = c(i)} p_{\text{without}, uj}`: the
+difference in purchases of the listed items is no longer the difference in all purchases. *Conditional Poisson
+sampling* (``logging_sampling="conditional_poisson"``, :mod:`.sampling`) realises the same :math:`\pi_{ui}` with
+every pair of items shown together with positive probability (:meth:`ShopWorld.joint_inclusion`). *Pitches*
+(:mod:`.pitch`): a text shown with a recommended item is judged by the world (claims faithful to the item's own
+text or invented); claims shift attraction and intent by ``pitch_effect`` :math:`\times (f + g)\,\text{aff}`,
+invented ones make sold purchases come back (``pitch_return``, the ``returns`` outcome) and, through returns,
+lower the long-run examination of every recommendation (``pitch_trust``); :meth:`ShopWorld.policy_value` and
+:meth:`ShopWorld.simulate_ab_test` take ``pitches``.
+
 **Effects.** Treatment = *shown by the logging policy* (observable; the slot is random, so the expected
 examination is :math:`\bar e = \text{mean}_s e_s`). Its effect on purchase for a pair is
 :math:`\tau_{ui} = \bar e\,\text{uplift}_{ui}`. :meth:`ShopWorld.true_effects` gives, over the session-user
@@ -103,7 +120,8 @@ identical logs in any process. No global random state is touched.
 **Where it lives.** :mod:`.params` (coefficients, calendar), :mod:`.catalogue` (vocabulary as data, the text
 writer), :mod:`.draws` (per-pair hashed noise, capped inclusion,
 exact ranked slot probabilities, not-shown samples), :mod:`.logs` (logs and result types),
-:mod:`.shop` (:class:`ShopWorld`), :mod:`.sweeps` (one experiment over a grid of parameters and seeds).
+:mod:`.sampling` (the sampling designs and their exact probabilities), :mod:`.outcomes` (a session's draws given its
+list), :mod:`.pitch` (the response to pitches), :mod:`.shop` (:class:`ShopWorld`), :mod:`.sweeps` (one experiment over a grid of parameters and seeds).
 
 Book: 02_the_data.ipynb, sec-shop-world
 """
@@ -121,6 +139,7 @@ from .params import (
     START,
     ShopParams,
 )
+from .pitch import PitchedPolicyValue, PitchJudgement
 from .shop import ShopWorld
 from .sweeps import sign_changes, summarize_sweep, sweep
 
@@ -131,6 +150,8 @@ __all__ = [
     "LATE_DAYS",
     "LOG_PERIODS",
     "PERIODS",
+    "PitchJudgement",
+    "PitchedPolicyValue",
     "START",
     "ABTestResult",
     "LoggingProbabilities",

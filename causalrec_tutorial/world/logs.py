@@ -188,7 +188,8 @@ class ABTestResult:
     Attributes:
         sessions: one row per session: ``session_id, user_id, policy`` ("A" or "B"), ``click`` (clicks in the
             session), ``purchase`` (purchases), ``incremental_purchase`` (purchases that would not have happened
-            without the list — known only in a simulation).
+            without the list, net of the organic purchases it removed — known only in a simulation) and, in a test
+            with pitches, ``returned`` (purchases sent back).
         value_a: exact :class:`PolicyValue` of policy A.
         value_b: exact :class:`PolicyValue` of policy B.
         unit: randomisation unit, ``"session"`` or ``"user"``.
@@ -221,6 +222,8 @@ class ABTestResult:
         confidence = check_fraction("confidence", confidence, "the level of the intervals")
         z = float(special.ndtri(0.5 + confidence / 2))
         metrics = {C.CLICK: "clicks", C.PURCHASE: "purchases", C.INCREMENTAL: "incremental_purchases"}
+        if C.RETURN in self.sessions:  # a test of pitches: returns are an outcome too
+            metrics[C.RETURN] = "returns"
         rows = []
         est = {}
         for arm, value in (("A", self.value_a), ("B", self.value_b)):
@@ -228,13 +231,13 @@ class ABTestResult:
             for col, attr in metrics.items():
                 mean, se = _clustered_mean(df[col].to_numpy(float), df[C.USER].to_numpy())
                 est[arm, col] = (mean, se)
-                rows.append((arm, col, mean, mean - z * se, mean + z * se, getattr(value, attr)))
+                rows.append((arm, col, mean, mean - z * se, mean + z * se, getattr(value, attr, 0.0)))
         in_a = (self.sessions[C.POLICY] == "A").to_numpy()
         users = self.sessions[C.USER].to_numpy()
         for col, attr in metrics.items():
             y = self.sessions[col].to_numpy(float)
             d, se = clustered_difference(y[in_a], users[in_a], y[~in_a], users[~in_a])
-            truth = getattr(self.value_b, attr) - getattr(self.value_a, attr)
+            truth = getattr(self.value_b, attr, 0.0) - getattr(self.value_a, attr, 0.0)
             rows.append(("B-A", col, d, d - z * se, d + z * se, truth))
         out = pd.DataFrame(rows, columns=["arm", "metric", "estimate", "ci_low", "ci_high", "truth"])
         return out.set_index(["arm", "metric"])

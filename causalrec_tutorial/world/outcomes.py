@@ -35,7 +35,8 @@ _S_UNSHOWN = {"early": 62, "late": 63}
 
 
 def session_outcomes(world: Any, users: np.ndarray, slates: np.ndarray, period: str, rng: np.random.Generator,
-                     extra: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                     extra: np.ndarray | None = None, truth: dict[str, np.ndarray] | None = None,
+                     trust: float = 1.0) -> dict[str, np.ndarray]:
     """Clicks and purchases for sessions with given lists; organic draws for all available items.
 
     Args:
@@ -45,20 +46,25 @@ def session_outcomes(world: Any, users: np.ndarray, slates: np.ndarray, period: 
         rng: the randomness; the removal draws (only with reactance or substitution on) come from a child stream
             of it, so that every other draw is the same with the switches on or off.
         extra: ``(n_sessions, m)`` further items whose organic purchase is reported (the logged not-shown pairs).
+        truth: the arrays a list with pitches faces (:func:`.pitch.pitched_arrays`); default the world's own.
+        trust: the examination multiplier of the long-run trust equilibrium (:mod:`.pitch`); default 1.
 
     Returns:
         ``click``, ``purchase_shown`` (per slot), ``incremental`` (bought because the list sold it), ``removed``
-        (organic purchases the list removed, per session), ``organic_extra``, ``organic_count`` and the organic
-        purchases as (session, item) pairs.
+        (organic purchases the list removed, per session), ``returned`` (per slot: a sold purchase sent back),
+        ``organic_extra``, ``organic_count`` and the organic purchases as (session, item) pairs.
     """
     p = world.params
     n = world.n_available(period)
     k = slates.shape[1]
     rows = users[:, None]
-    examined = rng.random(slates.shape) < world._examination[None, :]
+    relevance = world._relevance if truth is None else truth["relevance"]
+    zeta = world._zeta if truth is None else truth["zeta"]
+    examination = world._examination if trust == 1.0 else trust * world._examination
+    examined = rng.random(slates.shape) < examination[None, :]
     v = rng.random(slates.shape)
-    click = examined & (v < world._relevance[rows, slates])
-    sold = examined & (v < world._zeta[rows, slates])
+    click = examined & (v < relevance[rows, slates])
+    sold = examined & (v < zeta[rows, slates])
     removal = p.reactance > 0 or p.substitution > 0
     rm_rng = rng.spawn(1)[0] if removal else None
     category = world._category
@@ -96,11 +102,15 @@ def session_outcomes(world: Any, users: np.ndarray, slates: np.ndarray, period: 
         org_s.append(s + start)
         org_i.append(i)
     new = sold & ~organic_shown
+    returned = np.zeros(slates.shape, dtype=bool)
+    if truth is not None and truth["return_prob"].any():  # a child stream: the other draws stay as they are
+        returned = new & (rng.spawn(1)[0].random(slates.shape) < truth["return_prob"][rows, slates])
     return dict(
         click=click,
         purchase_shown=kept_shown | new,
         incremental=new,
         removed=removed,
+        returned=returned,
         organic_extra=organic_extra,
         organic_count=organic_count,
         organic_sessions=np.concatenate(org_s) if org_s else np.zeros(0, np.int64),

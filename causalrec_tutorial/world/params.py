@@ -87,6 +87,9 @@ class ShopParams:
     logging_sampling: str = "systematic"  # "conditional_poisson": every pair of items can be shown together
     reactance: float = 0.0  # kappa: an examined, unwanted recommendation puts off a would-be buyer (negative uplift)
     substitution: float = 0.0  # sigma: a purchase the list sells replaces an organic one of the same category
+    pitch_effect: float = 0.0  # logit shift of attraction and intent per fully claimed pitch, times affinity
+    pitch_return: float = 0.0  # P(a purchase sold on a fully invented pitch is returned)
+    pitch_trust: float = 0.0  # lambda_t: long-run examination falls to T = 1 / (1 + lambda_t * returns per session)
 
     def __post_init__(self) -> None:
         """Every coefficient is a finite number; those that are a spread, a rate or a share are in their range."""
@@ -125,5 +128,8 @@ _RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "logging_exploration": (0.0, 1.0, True, "the share of uniform exploration; > 0 keeps every propensity positive"),
     "reactance": (0.0, 1.0, False, "a probability scale"),
     "substitution": (0.0, 1.0, False, "a probability"),
+    "pitch_effect": (0.0, None, False, "a logit shift (>= 0: claims persuade)"),
+    "pitch_return": (0.0, 1.0, False, "a probability"),
+    "pitch_trust": (0.0, None, False, "a trust-loss rate"),
 }
 

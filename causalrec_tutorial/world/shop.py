@@ -7,6 +7,7 @@ The structural model it implements is written out in the :mod:`causalrec_tutoria
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,13 @@ from .params import (
     PERIODS,
     ShopParams,
     _check_period,
+)
+from .pitch import (
+    PitchedPolicyValue,
+    PitchJudgement,
+    equilibrium_trust,
+    judge_all,
+    pitched_arrays,
 )
 from .sampling import (
     _esp_suffix,
@@ -255,12 +263,11 @@ class ShopWorld:
         q, h = self._quality[None, :], self._prominence[None, :]
         base = np.array([c.base_price for c in _CATEGORY_LIST])[self._category]
         log_rel_price = np.log(self._price / base)[None, :]
-        self._relevance = read_only(
-            special.expit(
-                p.rel_intercept + p.rel_affinity * self._affinity + p.rel_prominence * h + p.rel_quality * q
-                + p.rel_noise * eps_attr
-            )
+        self._rel_logit = (
+            p.rel_intercept + p.rel_affinity * self._affinity + p.rel_prominence * h + p.rel_quality * q
+            + p.rel_noise * eps_attr
         )
+        self._relevance = read_only(special.expit(self._rel_logit))
         logit_intent = (
             p.buy_intercept + p.buy_affinity * self._affinity + p.buy_quality * q
             - self._price_sensitivity[:, None] * log_rel_price + p.buy_noise * eps
@@ -270,6 +277,7 @@ class ShopWorld:
         if p.hidden_taste_logging or p.hidden_taste_purchase:
             self._hidden_taste = read_only(hash_normal(self._hash_key(_S_HASH_HIDDEN), rows, cols))
             logit_intent = logit_intent + p.hidden_taste_purchase * self._hidden_taste
+        self._intent_logit = logit_intent
         intent = special.expit(logit_intent)
         self._awareness = read_only(special.expit(p.aware_intercept + p.aware_prominence * self._prominence))
         a = self._awareness[None, :]
@@ -453,13 +461,17 @@ class ShopWorld:
         if not self.params.substitution:
             return self._uplift[:, :n]
         if period not in self._net_uplift:
-            cat = self._category[:n]
-            p0 = self._p_without[:, :n]
-            by_cat = p0 @ np.eye(len(CATEGORIES))[cat]  # (n_users, categories): organic demand per category
-            others = by_cat[:, cat] - p0
-            loss = self.params.substitution / self.k * self._zeta[:, :n] * others
+            loss = self.params.substitution / self.k * self._zeta[:, :n] * self._category_others(period)
             self._net_uplift[period] = read_only(self._uplift[:, :n] - loss)
         return self._net_uplift[period]
+
+    def _category_others(self, period: str) -> np.ndarray:
+        """Per (user, available item): the organic purchase probabilities of the other items of its category."""
+        n = self.n_available(period)
+        cat = self._category[:n]
+        p0 = self._p_without[:, :n]
+        by_cat = p0 @ np.eye(len(CATEGORIES))[cat]  # (n_users, categories): organic demand per category
+        return by_cat[:, cat] - p0
 
     def joint_inclusion(self, user: int, period: str = "early") -> np.ndarray:
         """P(items i and j are both shown in a session of ``user``), exactly, for every pair of available items.
@@ -594,16 +606,21 @@ class ShopWorld:
         pol = self._as_policy(policy, _check_period(period))
         return None if isinstance(pol, str) else pol
 
-    def policy_value(self, policy: Any, period: str = "early") -> PolicyValue:
+    def policy_value(self, policy: Any, period: str = "early", pitches: Mapping[int, str] | None = None
+                     ) -> PolicyValue:
         """Exact expected clicks, purchases and incremental purchases per session of a policy.
 
         Args:
             policy: float scores ``(n_users, n_items)`` (top-``k``, best in slot 0), integer rankings
                 ``(n_users, k)``, or ``"logging"`` (the old recommender).
             period: ``"early"`` (warm items) or ``"late"`` (warm + cold items).
+            pitches: optional mapping item id -> the text shown with that item whenever a list shows it; the world
+                judges its claims (:meth:`judge_pitch`) and responds as the ``pitch_*`` switches say.
 
         Returns:
-            :class:`PolicyValue`, averaged over the session-user distribution.
+            :class:`PolicyValue`, averaged over the session-user distribution; with ``pitches``, a
+            :class:`~causalrec_tutorial.world.pitch.PitchedPolicyValue` that adds ``returns`` and the long-run
+            ``trust``, in whose equilibrium every value is given.
 
         Raises:
             ValueError: for a policy of the wrong shape or type, or an unknown period.
@@ -614,24 +631,46 @@ class ShopWorld:
         pol = self._as_policy(policy, period)
         n = self.n_available(period)
         w = self._session_weights
+        judged = judge_all(self, pitches, n)
+        t = pitched_arrays(self, judged, period) if pitches is not None else None
+        rel = self._relevance[:, :n] if t is None else t["relevance"]
+        net = self.net_uplift(period) if t is None else t["net_uplift"]
         if isinstance(pol, str) and self._ranked:
             exam = self._slot_probs[period] @ self._examination  # P(shown and examined) per pair
-            clicks_u = np.sum(exam * self._relevance[:, :n], axis=1)
-            incr_u = np.sum(exam * self.net_uplift(period), axis=1)
         elif isinstance(pol, str):
-            pi = self._inclusion[period]
-            e_bar = self._examination.mean()
-            clicks_u = e_bar * np.sum(pi * self._relevance[:, :n], axis=1)
-            incr_u = e_bar * np.sum(pi * self.net_uplift(period), axis=1)
+            exam = self._examination.mean() * self._inclusion[period]
+        if isinstance(pol, str):
+            clicks_u = np.sum(exam * rel, axis=1)
+            incr_u = np.sum(exam * net, axis=1)
         else:
             rows = np.arange(self.n_users)[:, None]
-            clicks_u = self._relevance[rows, pol] @ self._examination
-            incr_u = self.net_uplift(period)[rows, pol] @ self._examination
+            clicks_u = rel[rows, pol] @ self._examination
+            incr_u = net[rows, pol] @ self._examination
         organic_u = self._p_without[:, :n].sum(axis=1)
         clicks, incr, organic = float(w @ clicks_u), float(w @ incr_u), float(w @ organic_u)
-        return PolicyValue(
-            clicks=clicks, purchases=organic + incr, incremental_purchases=incr, organic_purchases=organic
+        if t is None:
+            return PolicyValue(
+                clicks=clicks, purchases=organic + incr, incremental_purchases=incr, organic_purchases=organic
+            )
+        returned = (1.0 - self._p_without[:, :n]) * t["zeta"] * t["return_prob"]  # per examined slot
+        ret_u = np.sum(exam * returned, axis=1) if isinstance(pol, str) else returned[rows, pol] @ self._examination
+        trust = equilibrium_trust(float(w @ ret_u), self.params.pitch_trust)
+        return PitchedPolicyValue(
+            clicks=trust * clicks, purchases=organic + trust * incr, incremental_purchases=trust * incr,
+            organic_purchases=organic, returns=trust * float(w @ ret_u), trust=trust,
         )
+
+    def judge_pitch(self, item: int, pitch: str) -> PitchJudgement:
+        """The world's reading of a pitch for ``item``: the catalogue words it claims, faithful or invented.
+
+        The judge reads the shop's own vocabulary; it is the truth, for grading methods, never their input.
+
+        Raises:
+            ValueError: for an item id out of range; TypeError: for a pitch that is not a string.
+
+        Book: 05_recommendation_generation.ipynb, sec-gen-pitch
+        """
+        return judge_all(self, {item: pitch}, self.n_items_total)[item]
 
     # ----- simulation ---------------------------------------------------------------------------------------------
 
@@ -707,6 +746,8 @@ class ShopWorld:
         rng: np.random.Generator | int,
         period: str = "early",
         unit: str = "session",
+        pitches_a: Mapping[int, str] | None = None,
+        pitches_b: Mapping[int, str] | None = None,
     ) -> ABTestResult:
         """Simulate an online A/B test of two policies on fresh sessions.
 
@@ -720,6 +761,8 @@ class ShopWorld:
             rng: the randomness (a ``numpy.random.Generator`` or an integer seed).
             period: ``"early"`` or ``"late"``.
             unit: ``"session"`` or ``"user"``.
+            pitches_a, pitches_b: optional texts shown with each arm's items (item id -> pitch; see
+                :meth:`policy_value`): the arms may differ only in their pitches, which is how a pitch is A/B-tested.
 
         Returns:
             :class:`ABTestResult` with per-session outcomes and both policies' exact values
@@ -733,7 +776,7 @@ class ShopWorld:
         from .experiments import simulate_ab_test
 
         _check_period(period)
-        return simulate_ab_test(self, policy_a, policy_b, n_sessions, rng, period, unit)
+        return simulate_ab_test(self, policy_a, policy_b, n_sessions, rng, period, unit, pitches_a, pitches_b)
 
     def __repr__(self) -> str:
         return (

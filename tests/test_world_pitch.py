@@ -1,0 +1,101 @@
+"""The shop's response to pitches (the text shown with a recommendation): the world's judge of claims, exact values
+with pitches in the long-run trust equilibrium against simulated A/B tests, and the switch off by default."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from causalrec_tutorial import columns as C
+from causalrec_tutorial.world import ShopParams, ShopWorld
+from causalrec_tutorial.world.catalogue import _CATEGORY_LIST
+
+SMALL = dict(n_users=200, n_items=120, n_cold_items=0, n_sessions=2000, n_late_sessions=0)
+PITCH = dataclasses.replace(ShopParams(), pitch_effect=1.5, pitch_return=0.6, pitch_trust=20.0)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return ShopWorld(seed=31, params=PITCH, **SMALL)
+
+
+def _faithful(world, i):
+    row = world.items.iloc[i]
+    return f"{row['title']}: {row['description'].split('.')[0]}."
+
+
+def _invented(world, i):
+    row = world.items.iloc[i]
+    own = f"{row['title']} {row['description']}".lower()
+    cat = _CATEGORY_LIST[int(world._category[i])]
+    fake = [f for f in cat.features if f.lower() not in own][:3]
+    return f"{row['title']}, now with {', '.join(fake)}."
+
+
+def test_the_judge_tells_faithful_from_invented_claims(world):
+    j = world.judge_pitch(3, _faithful(world, 3))
+    assert j.faithful and not j.invented and j.g == 0.0
+    j = world.judge_pitch(3, _invented(world, 3))
+    assert j.invented and j.g > 0
+    with pytest.raises(TypeError, match="pitches"):
+        world.judge_pitch(3, 42)
+    with pytest.raises(ValueError, match="item"):
+        world.judge_pitch(world.n_items_total, "hello")
+
+
+def test_no_pitch_and_an_empty_mapping_give_the_plain_values(world):
+    plain = world.policy_value(world.relevance)
+    empty = world.policy_value(world.relevance, pitches={})
+    assert empty.trust == 1.0 and empty.returns == 0.0
+    assert empty.clicks == pytest.approx(plain.clicks, rel=1e-12)
+    assert empty.incremental_purchases == pytest.approx(plain.incremental_purchases, rel=1e-12)
+
+
+def test_faithful_pitches_raise_clicks_and_sales_without_returns(world):
+    plain = world.policy_value(world.relevance)
+    faithful = world.policy_value(world.relevance, pitches={i: _faithful(world, i) for i in range(world.n_items)})
+    assert faithful.returns == 0.0 and faithful.trust == 1.0
+    assert faithful.clicks > plain.clicks and faithful.incremental_purchases > plain.incremental_purchases
+
+
+def test_invented_claims_sell_now_and_cost_trust_later(world):
+    pitches = {i: _invented(world, i) for i in range(world.n_items)}
+    short = ShopWorld(seed=31, params=dataclasses.replace(PITCH, pitch_trust=0.0), **SMALL)
+    plain = short.policy_value(short.relevance)
+    naive = short.policy_value(short.relevance, pitches=pitches)
+    assert naive.returns > 0 and naive.trust == 1.0 and naive.clicks > plain.clicks
+    long_run = world.policy_value(world.relevance, pitches=pitches)
+    assert long_run.trust < 1.0 and long_run.clicks < naive.clicks
+    # the trust equilibrium: T (1 + lambda_t R) = 1 with R the returns per session at that T
+    assert long_run.trust * (1 + PITCH.pitch_trust * long_run.returns) == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["faithful", "invented"])
+def test_exact_values_with_pitches_match_a_simulated_ab_test(world, kind):
+    make = _faithful if kind == "faithful" else _invented
+    pitches = {i: make(world, i) for i in range(world.n_items)}
+    ab = world.simulate_ab_test(world.relevance, world.relevance, n_sessions=200_000, rng=np.random.default_rng(7),
+                                pitches_b=pitches)
+    s = ab.sessions
+    assert C.RETURN in s
+    for arm, value in (("A", ab.value_a), ("B", ab.value_b)):
+        df = s[s[C.POLICY] == arm]
+        for col, exact in ((C.CLICK, value.clicks), (C.PURCHASE, value.purchases),
+                           (C.INCREMENTAL, value.incremental_purchases),
+                           (C.RETURN, getattr(value, "returns", 0.0))):
+            y = df[col].to_numpy(float)
+            se = y.std(ddof=1) / np.sqrt(len(y))
+            assert abs(y.mean() - exact) <= 4 * se + 1e-12, (arm, col, y.mean(), exact, se)
+    summary = ab.summary()
+    assert ("B-A", C.RETURN) in summary.index
+
+
+def test_pitch_switches_are_validated():
+    for field, value in (("pitch_effect", -1.0), ("pitch_return", 1.5), ("pitch_trust", float("nan"))):
+        with pytest.raises(ValueError, match=field):
+            dataclasses.replace(ShopParams(), **{field: value})
+    w = ShopWorld(seed=1, **SMALL)
+    with pytest.raises(TypeError, match="pitches"):
+        w.policy_value(w.relevance, pitches=["a pitch"])
