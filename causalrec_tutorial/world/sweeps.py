@@ -111,7 +111,7 @@ def summarize_sweep(frame: pd.DataFrame, by: Sequence[str], metrics: Sequence[st
 
     Args:
         frame: the output of :func:`sweep`.
-        by: the grid columns to group by.
+        by: the grid column (a name) or columns (a sequence of names) to group by.
         metrics: the metric columns (default: every column that is neither in ``by`` nor ``seed``).
         confidence: level of the interval.
 
@@ -121,7 +121,7 @@ def summarize_sweep(frame: pd.DataFrame, by: Sequence[str], metrics: Sequence[st
     confidence = check_fraction("confidence", confidence, "the level of the interval, e.g. 0.95")
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise ValueError("frame must be the non-empty table sweep() returns")
-    by = list(by)
+    by = [by] if isinstance(by, str) else list(by)  # one grid column may be named alone
     missing = [c for c in by if c not in frame.columns]
     if missing:
         raise ValueError(f"frame lacks the grid column(s) {missing}")
