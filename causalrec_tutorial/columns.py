@@ -26,7 +26,6 @@ PURCHASE = "purchase"
 RATING = "rating"
 INCREMENTAL = "incremental_purchase"  # purchases caused by the list (known only in the simulation)
 RETURN = "returned"  # purchases sent back (sold on a pitch with invented claims; simulated A/B tests only)
-RETURN = "returned"  # purchases sent back (a pitch with invented claims; simulation with pitches only)
 EVENT = "event"  # view / click / purchase in an interaction history
 
 # item attributes

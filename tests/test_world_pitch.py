@@ -99,3 +99,38 @@ def test_pitch_switches_are_validated():
     w = ShopWorld(seed=1, **SMALL)
     with pytest.raises(TypeError, match="pitches"):
         w.policy_value(w.relevance, pitches=["a pitch"])
+
+
+def test_the_judge_agrees_with_the_labelled_pitches_where_it_reads_claims():
+    """Chapter 05's labelled pitches: supported ones are (nearly all) judged faithful, wrong quality claims are
+    caught; claims outside the shop's vocabulary (Bluetooth, a warranty, Italian marble) and prices are not read,
+    so most invented features and every wrong material pass (the judge's docstring says so)."""
+    import json
+    import pathlib
+
+    from causalrec_tutorial.world import pitch as P
+    from causalrec_tutorial.world.catalogue import _QUALITY_ADJECTIVES, CATEGORIES
+
+    rows = json.loads((pathlib.Path(__file__).parent / "data" / "pitches.json").read_text())
+    verdicts = {}
+    for r in rows:
+        category = CATEGORIES.index(r["item_text"].split("Category: ")[1].split(".")[0])
+        text = r["item_text"].lower()
+        tier = next(t for t, adjs in enumerate(_QUALITY_ADJECTIVES) for a in adjs if a in text)
+        j = P.judge(r["item_text"], r["pitch"], r["item_id"], category, tier)
+        verdicts.setdefault(r["corruption"] or "supported", []).append(bool(j.invented))
+    assert sum(verdicts["supported"]) <= 2 and len(verdicts["supported"]) == 24
+    assert all(verdicts["wrong_quality"])
+    assert sum(verdicts["invented_feature"]) >= 2 and not any(verdicts["wrong_material"])
+    generic = P.judge("The Loaf Book. A baking book.", "Great for a long day out, easy to use at home or in the city",
+                      0, CATEGORIES.index("baking"), 2)
+    assert not generic.invented and not generic.faithful
+
+
+def test_trust_keeps_its_precision_for_a_tiny_trust_loss_and_kept_purchases_subtract_returns(world):
+    from causalrec_tutorial.world.pitch import equilibrium_trust
+
+    assert equilibrium_trust(0.05, 1e-15) == pytest.approx(1.0, abs=1e-15)
+    assert equilibrium_trust(0.05, 1e-12) == pytest.approx(1 - 5e-14, rel=1e-15)
+    v = world.policy_value(world.relevance, pitches={i: _invented(world, i) for i in range(world.n_items)})
+    assert v.kept_purchases == pytest.approx(v.purchases - v.returns) and v.kept_purchases < v.purchases

@@ -175,3 +175,30 @@ def test_ranked_conditional_poisson_slot_probabilities_match_the_logs():
 def test_new_switches_are_validated(field, value):
     with pytest.raises(ValueError, match=field):
         dataclasses.replace(ShopParams(), **{field: value})
+
+
+def test_conditional_poisson_odds_converge_where_the_fixed_point_oscillates():
+    """From the cold review: several inclusion probabilities close to 1 made the odds iteration oscillate."""
+    params = dataclasses.replace(ShopParams(), logging_sampling="conditional_poisson", logging_exploration=1e-3,
+                                 logging_interest=40.0)
+    w = ShopWorld(seed=7, n_users=300, n_items=400, n_cold_items=0, n_sessions=100, n_late_sessions=0,
+                  params=params)
+    np.testing.assert_allclose(S.cps_inclusion(w._odds["early"], w.k), w.logging_probabilities().inclusion,
+                               atol=1e-10)
+
+
+def test_a_list_as_long_as_the_catalogue_needs_no_sampling_design():
+    params = dataclasses.replace(ShopParams(), logging_sampling="conditional_poisson")
+    w = ShopWorld(seed=1, n_users=20, n_items=6, n_cold_items=2, n_unshown=0, k=6, n_sessions=100,
+                  n_late_sessions=50, params=params)
+    assert (w.logs().impressions.groupby(C.SESSION)[C.ITEM].nunique() == 6).all()
+    assert w.logs("late").impressions[C.ITEM].max() < 8
+
+
+def test_under_substitution_the_total_effect_of_being_shown_is_below_the_own_effect(removal_world):
+    own, total = removal_world.true_effects(), removal_world.true_effects(outcome="total")
+    assert total.att < own.att
+    plain = ShopWorld(seed=21, params=dataclasses.replace(REMOVAL, substitution=0.0), **SMALL)
+    assert plain.true_effects(outcome="total").att == plain.true_effects().att
+    with pytest.raises(ValueError, match="outcome"):
+        removal_world.shown_effect(outcome="net")

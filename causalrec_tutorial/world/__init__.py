@@ -36,7 +36,7 @@ favourite category (right 70% of the time). Affinity :math:`\text{aff}_{ui} = \c
 - ``p_purchase_without`` :math:`= A_i\, b_{ui}` (organic demand: bought without any recommendation);
 - ``p_purchase_with`` :math:`= b_{ui}\,(A_i + (1 - A_i)\, r_u)`: purchase probability when the item is **exposed**,
   i.e. shown in a recommendation slot *and examined* (a recommendation makes an unaware user aware with
-  probability :math:`r_u`);
+  probability :math:`r_u`; with ``reactance`` on, less the buyers it puts off, see the switches below);
 - ``uplift`` = ``p_purchase_with - p_purchase_without`` :math:`= (1 - A_i)\, r_u\, b_{ui}` (stored as that
   difference, so the identity holds to the last bit): large for relevant niche items, near zero for prominent
   items the user buys anyway. Hence the click-optimal and the uplift-optimal lists differ.
@@ -51,7 +51,9 @@ probability when shown in the top slot). Showing item :math:`i` in slot :math:`s
 recommendation-induced purchase :math:`= E_s [V_s < \zeta]`, :math:`\zeta = \text{uplift}/(1 - p_\text{without})`
 (sharing :math:`V_s` makes induced purchases happen to clickers first). Independently, *every* available item is
 bought organically with probability ``p_purchase_without``. An item is purchased if organic or induced, so
-:math:`P(\text{purchase} \mid \text{slot } s) = p_\text{without} + e_s\,\text{uplift}` exactly. Repeat purchases
+:math:`P(\text{purchase} \mid \text{slot } s) = p_\text{without} + e_s\,\text{uplift}` exactly (with
+``substitution`` off; with it on, the other slots' sales also remove some organic purchases: see
+:mod:`.outcomes`). Repeat purchases
 across sessions are possible (purchases are per-session events).
 
 **Logging policy** (the old recommender). Score :math:`s_{ui} = a_\text{pop} \log(1 + \text{popularity}_i) +
@@ -90,10 +92,15 @@ of being shown becomes :math:`E[e_\text{slot} \mid \text{shown}]\,\text{uplift}_
 ``k`` recommendations, picked uniformly: if it is :math:`j`'s own examined slot, the shopper is put off with
 probability :math:`\kappa (1 - \text{aff}_{uj})` (``reactance``), so ``uplift`` :math:`= (1 - A_i) r_u b_{ui} -
 p_\text{without}\,\kappa (1 - \text{aff})/k` can be negative; if it is another examined item of :math:`j`'s
-category that the list sold, they keep that one instead with probability :math:`\sigma` (``substitution``). A
+category whose slot was examined with :math:`V_s < \zeta` (a sale the recommendation makes, whether or not the
+shopper would have bought that item anyway), they keep that one instead with probability :math:`\sigma`
+(``substitution``). Both act through one of ``k`` meetings, so their per-item strength scales as :math:`1/k`. A
 list's incremental purchases are then :math:`\sum_s e_s\,\text{net}_{u i_s}` with :meth:`ShopWorld.net_uplift`
 :math:`= \text{uplift} - (\sigma/k)\,\zeta\,\sum_{j \ne i, c(j) = c(i)} p_{\text{without}, uj}`: the
-difference in purchases of the listed items is no longer the difference in all purchases. *Conditional Poisson
+difference in purchases of the listed items is no longer the difference in all purchases, and pairs interfere
+(a not-shown item's purchases depend on the list), so :meth:`ShopWorld.true_effects` reports the effect on the
+item's own purchase (``outcome="own"``) or on all purchases (``"total"``), neither of which a comparison of shown
+with not-shown pairs estimates. *Conditional Poisson
 sampling* (``logging_sampling="conditional_poisson"``, :mod:`.sampling`) realises the same :math:`\pi_{ui}` with
 every pair of items shown together with positive probability (:meth:`ShopWorld.joint_inclusion`). *Pitches*
 (:mod:`.pitch`): a text shown with a recommended item is judged by the world (claims faithful to the item's own
@@ -107,7 +114,8 @@ examination is :math:`\bar e = \text{mean}_s e_s`). Its effect on purchase for a
 :math:`\tau_{ui} = \bar e\,\text{uplift}_{ui}`. :meth:`ShopWorld.true_effects` gives, over the session-user
 distribution and the available items: ``ate`` (all pairs), ``att`` (pairs weighted by :math:`\pi_{ui}`: the pairs
 the old recommender showed) and ``atc``. The naive comparison of purchase rates of shown vs. not-shown pairs (from
-``logs().pairs``) is confounded by affinity, popularity/prominence and quality, and overstates ``att`` several-fold.
+``logs().pairs``) is confounded by affinity, popularity/prominence and quality, and overstates ``att`` several-fold
+in the book's world (a recommender that pushed niche items would make it understate: chapter 04's sweep).
 
 **Periods.** ``early`` (8 weeks, ``n_sessions`` sessions, warm items only) and ``late`` (the 2 weeks after,
 ``n_late_sessions`` sessions, warm + cold items). Policies are evaluated per period over its available items.

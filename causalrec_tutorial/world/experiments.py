@@ -45,7 +45,7 @@ def simulate_ab_test(world: Any, policy_a: Any, policy_b: Any, n_sessions: int, 
             slates[mask] = pol[users[mask]]
     if pitches_a is None and pitches_b is None:
         out = world._outcomes(users, slates, period, rng)
-    else:  # each arm faces its own pitched truth and trust: simulate the arms apart, in one stream
+    else:  # each arm faces its own pitched truth and its own long-run trust: simulate the arms apart, in one stream
         out = {}
         n = world.n_available(period)
         for arm, mask in (("A", ~is_b), ("B", is_b)):

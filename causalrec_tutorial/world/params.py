@@ -85,8 +85,8 @@ class ShopParams:
     log_propensities: bool = True  # False: the logs hold no propensity / show_probability (they must be estimated)
     logging_order: str = "shuffled"  # "ranked": the old recommender puts its best-scored item in the top slot
     logging_sampling: str = "systematic"  # "conditional_poisson": every pair of items can be shown together
-    reactance: float = 0.0  # kappa: an examined, unwanted recommendation puts off a would-be buyer (negative uplift)
-    substitution: float = 0.0  # sigma: a purchase the list sells replaces an organic one of the same category
+    reactance: float = 0.0  # kappa: an examined, unwanted recommendation puts off a would-be buyer (1 in k meet it)
+    substitution: float = 0.0  # sigma: a sale of the list replaces an organic purchase in its category (1 in k)
     pitch_effect: float = 0.0  # logit shift of attraction and intent per fully claimed pitch, times affinity
     pitch_return: float = 0.0  # P(a purchase sold on a fully invented pitch is returned)
     pitch_trust: float = 0.0  # lambda_t: long-run examination falls to T = 1 / (1 + lambda_t * returns per session)

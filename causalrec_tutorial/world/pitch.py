@@ -2,9 +2,11 @@ r"""The shop's response to the text shown with a recommendation (a *pitch*): a j
 returns and trust.
 Book: 02_the_data.ipynb, sec-shop-world (the switches); 05_recommendation_generation.ipynb, sec-gen-pitch.
 
-A pitch is judged by the world, which knows its own catalogue: a *claim* is a word of the catalogue's vocabulary
-(product names, features, uses, audiences, places, quality adjectives) that the pitch uses; it is *faithful* when
-the item's own title or description uses it too and *invented* otherwise. Only the world judges (it reads its own
+A pitch is judged by the world, which knows its own catalogue: a *claim* is a product word of the catalogue's
+vocabulary (features and product names specific to at most two categories) or a quality adjective that the pitch
+uses; a product word is *faithful* when the item's own title or description uses it (or names the item's product
+under a synonym) and a quality adjective when it belongs to the item's own quality tier; otherwise it is
+*invented*. Only the world judges (it reads its own
 vocabulary); a method that checks pitches must learn what it knows from the texts.
 
 With ``f = min(#faithful, 4) / 4`` and ``g = min(#invented, 4) / 4``, a pitch shown with item :math:`i` to user
@@ -29,7 +31,18 @@ import numpy as np
 from scipy import special
 
 from .._checks import check_int
-from .catalogue import _CATEGORY_LIST, _QUALITY_ADJECTIVES
+from .catalogue import (
+    _CATEGORY_LIST,
+    _EXPERIENCES,
+    _FEATURES,
+    _FILLERS,
+    _GENERIC_USES,
+    _INTROS,
+    _MODELS,
+    _OCCASIONS,
+    _QUALITY_ADJECTIVES,
+    _USES,
+)
 from .logs import PolicyValue
 
 __all__ = ["PitchJudgement", "PitchedPolicyValue"]
@@ -47,16 +60,35 @@ def _words(text: str) -> set[str]:
 
 
 @functools.cache
-def _claim_words() -> frozenset[str]:
-    """The catalogue's vocabulary of claims (the judge's, never a method's)."""
-    out: set[str] = set()
-    for c in _CATEGORY_LIST:
-        for phrase in (*c.features, *c.uses, *c.people, *c.places, *(s for _, syns in c.products for s in syns)):
-            out |= _words(phrase)
-    for tier in _QUALITY_ADJECTIVES:
-        for adj in tier:
-            out |= _words(adj)
-    return frozenset(out)
+def _lexicon() -> tuple[frozenset[str], tuple[tuple[tuple[str, frozenset[str]], ...], ...]]:
+    """The judge's vocabulary (never a method's): the words of product claims, and per category its product groups
+    as (synonym phrases, their words).
+
+    A claim word is a word of a category's features or product names that at most two categories use and that the
+    generic sentences every item may carry do not use ("long", "day", "home" are not claims). Quality adjectives are
+    judged apart, by tier (:func:`judge`).
+    """
+    cats: dict[str, set[int]] = {}
+    for j, c in enumerate(_CATEGORY_LIST):
+        for phrase in (*c.features, *(s for _, syns in c.products for s in syns)):
+            for w in _words(phrase):
+                cats.setdefault(w, set()).add(j)
+    generic: set[str] = set()
+    for pool in (_OCCASIONS, _EXPERIENCES, _GENERIC_USES, _FILLERS, _INTROS, _FEATURES, _USES, _MODELS):
+        for text in pool:
+            generic |= _words(str(text))
+    claims = {w for w, where in cats.items() if len(where) <= 2 and w not in generic}
+    groups = tuple(
+        tuple((syns, frozenset(w for s in syns for w in _words(s))) for _, syns in c.products) for c in _CATEGORY_LIST
+    )
+    return frozenset(claims), groups
+
+
+def _quality_claims(pitch: str) -> set[tuple[int, str]]:
+    """The quality adjectives a pitch uses, with their tier (0 very low .. 4 very high)."""
+    text = f" {pitch.lower()} "
+    return {(tier, adj) for tier, adjs in enumerate(_QUALITY_ADJECTIVES) for adj in adjs
+            if re.search(rf"(?<![a-z-]){re.escape(adj)}(?![a-z-])", text)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +119,9 @@ class PitchJudgement:
 class PitchedPolicyValue(PolicyValue):
     """:class:`PolicyValue` of a list shown with pitches, in the long-run trust equilibrium.
 
+    ``purchases`` counts a purchase that is later returned as made (as a shop's order log would); maximising it
+    rewards invented claims, so judge pitches by :attr:`kept_purchases` or by ``returns`` beside it.
+
     Attributes:
         returns: expected returns per session (purchases sold on invented claims and sent back).
         trust: the equilibrium examination multiplier ``T`` in (0, 1] (1 when nothing is returned).
@@ -95,14 +130,40 @@ class PitchedPolicyValue(PolicyValue):
     returns: float = 0.0
     trust: float = 1.0
 
+    @property
+    def kept_purchases(self) -> float:
+        """Purchases per session less those returned (``purchases`` counts a returned purchase as made)."""
+        return self.purchases - self.returns
 
-def judge(item_text: str, pitch: str, item: int) -> PitchJudgement:
-    """Judge one pitch against its item's title and description (see the module docstring)."""
+
+def judge(item_text: str, pitch: str, item: int, category: int, tier: int) -> PitchJudgement:
+    """Judge one pitch against its item's title, description and quality tier (see the module docstring).
+
+    A claimed product word is faithful when the item's own text uses it, or when it names the item's own product
+    under a synonym (an item described as "running shoes" may be called "trainers"); a quality adjective is
+    faithful when it belongs to the item's own tier ("decent" for a mid-range item) or the item's text uses it,
+    invented otherwise. The judge
+    counts claims, not how they are made: negations are not read; prices, and claims in words the shop's catalogue
+    never uses (Bluetooth, a warranty, Italian marble), are not read at all, so a model that invents outside the
+    shop's vocabulary goes unpunished (on chapter 05's labelled pitches: 23 of 24 supported pitches judged faithful,
+    5 of 5 wrong quality claims and 2 of 7 invented features caught, 0 of 6 wrong materials); and a pitch that
+    repeats the item's own words counts as fully faithful.
+    """
     if not isinstance(pitch, str):
         raise TypeError(f"pitches[{item}] must be a string, got {type(pitch).__name__}")
-    claimed = _words(pitch) & _claim_words()
+    claims, groups = _lexicon()
+    claimed = _words(pitch) & claims
+    text = item_text.lower()
     own = _words(item_text)
-    return PitchJudgement(item=item, faithful=frozenset(claimed & own), invented=frozenset(claimed - own))
+    for syns, words in groups[category]:
+        if any(syn.lower() in text for syn in syns):
+            own = own | words
+    # a quality word is faithful in the item's own tier, or where the item's text itself uses it (a "Budget" line)
+    in_text = {a for _, a in _quality_claims(item_text)}
+    quality = {(t == tier or adj in in_text, adj) for t, adj in _quality_claims(pitch)}
+    faithful = (claimed & own) | {adj for ok, adj in quality if ok}
+    invented = (claimed - own) | {adj for ok, adj in quality if not ok}
+    return PitchJudgement(item=item, faithful=frozenset(faithful), invented=frozenset(invented))
 
 
 def judge_all(world: Any, pitches: Mapping[int, str] | None, n: int) -> dict[int, PitchJudgement]:
@@ -116,7 +177,8 @@ def judge_all(world: Any, pitches: Mapping[int, str] | None, n: int) -> dict[int
     for item, text in pitches.items():
         item = check_int("pitches: item id", item, 0, n - 1)
         row = items.iloc[item]
-        out[int(item)] = judge(f"{row['title']} {row['description']}", text, int(item))
+        out[item] = judge(f"{row['title']} {row['description']}", text, item, int(world._category[item]),
+                          int(world._tier[item]))
     return out
 
 
@@ -156,4 +218,4 @@ def equilibrium_trust(returns_at_full_trust: float, strength: float) -> float:
     x = strength * returns_at_full_trust
     if x <= 0:
         return 1.0
-    return float((np.sqrt(1.0 + 4.0 * x) - 1.0) / (2.0 * x))
+    return float(2.0 / (1.0 + np.sqrt(1.0 + 4.0 * x)))  # the same root, without cancellation for small x

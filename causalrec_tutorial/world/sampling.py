@@ -22,7 +22,12 @@ logger ranks the chosen items by its score, :func:`cps_joint_inclusion` and :fun
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from .draws import capped_inclusion, read_only, systematic_slot_probabilities
+from .params import PERIODS
 
 __all__: list[str] = []  # helpers of world.shop, not part of the public API
 
@@ -66,15 +71,18 @@ def cps_inclusion(w: np.ndarray, k: int) -> np.ndarray:
     return w * without / total[..., None]
 
 
-def cps_odds(pi: np.ndarray, k: int, tol: float = 1e-11, max_iter: int = 500) -> np.ndarray:
+def cps_odds(pi: np.ndarray, k: int, tol: float = 1e-11, max_iter: int = 100) -> np.ndarray:
     """The odds ``w`` whose conditional Poisson design has inclusion probabilities ``pi`` (rows sum to ``k``).
 
     Fixed-point iteration on the odds, ``w <- w * odds(pi) / odds(pi(w))``, from ``w = pi / (1 - pi)`` (Chen,
-    Dempster & Liu 1994; Tillé 2006, *Sampling Algorithms*, §5.6); rows are rescaled to a geometric mean of 1 so
-    that the polynomials stay in range.
+    Dempster & Liu 1994; Tillé 2006, *Sampling Algorithms*, §5.6), which converges in about ten steps for most
+    rows; rows it leaves unconverged (several probabilities close to 1 make it oscillate) are finished by damped
+    Newton steps on the log-odds, whose Jacobian is the design's covariance ``pi_ij - pi_i pi_j``. Rows are rescaled
+    to a geometric mean of 1 so that the polynomials stay in range.
 
     Raises:
-        ValueError: if a probability is not in (0, 1) or the iteration does not reach ``tol``.
+        ValueError: if a probability is not in (0, 1), the polynomials overflow (very large ``k``), or a row does not
+            reach ``tol``.
     """
     pi = np.asarray(pi, dtype=float)
     if not ((pi > 0) & (pi < 1)).all():
@@ -83,11 +91,42 @@ def cps_odds(pi: np.ndarray, k: int, tol: float = 1e-11, max_iter: int = 500) ->
     for _ in range(max_iter):
         w = w / np.exp(np.log(w).mean(axis=-1, keepdims=True))
         got = cps_inclusion(w, k)
-        err = np.max(np.abs(got - pi))
-        if err < tol:
+        if not np.isfinite(got).all():
+            raise ValueError(f"conditional Poisson sampling overflows for k={k} of {pi.shape[-1]} items; use "
+                             "logging_sampling='systematic'")
+        bad = np.abs(got - pi).max(axis=-1) >= tol
+        if not bad.any():
             return w
-        w = w * (pi / (1 - pi)) / (got / (1 - got))
-    raise ValueError(f"conditional Poisson odds did not converge (max error {err:.2e} after {max_iter} steps)")
+        w = np.where(bad[..., None], w * (pi / (1 - pi)) / (got / (1 - got)), w)
+    for row in zip(*np.nonzero(bad)) if w.ndim > 1 else [()]:
+        w[row] = _newton_odds(pi[row], w[row], k, tol)
+    return w
+
+
+def _newton_odds(pi: np.ndarray, w: np.ndarray, k: int, tol: float, max_iter: int = 50) -> np.ndarray:
+    """Damped Newton steps on one row's log-odds (the Jacobian is singular along a common shift: least squares)."""
+    lam = np.log(w)
+    err = np.abs(cps_inclusion(np.exp(lam), k) - pi).max()
+    for _ in range(max_iter):
+        if err < tol:
+            return np.exp(lam - lam.mean())
+        w = np.exp(lam - lam.mean())
+        joint = cps_joint_inclusion(w, k)
+        got = np.diag(joint).copy()
+        jac = joint - np.outer(got, got)
+        np.fill_diagonal(jac, got * (1 - got))
+        step = np.linalg.lstsq(jac, pi - got, rcond=None)[0]
+        for damping in 0.5 ** np.arange(20):
+            trial = lam + damping * step
+            trial_err = np.abs(cps_inclusion(np.exp(trial - trial.mean()), k) - pi).max()
+            if np.isfinite(trial_err) and trial_err < err:
+                lam, err = trial, trial_err
+                break
+        else:
+            break
+    if err >= tol:
+        raise ValueError(f"conditional Poisson odds did not converge (max error {err:.2e})")
+    return np.exp(lam - lam.mean())
 
 
 def cps_sample(users: np.ndarray, w: np.ndarray, suffix: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -168,3 +207,49 @@ def systematic_joint_inclusion(cumulative: np.ndarray, k: int) -> np.ndarray:
     member = np.zeros((len(starts), n))
     np.put_along_axis(member, chosen, 1.0, axis=1)
     return member.T @ (lengths[:, None] * member)
+
+
+def logging_design(world: Any) -> dict[str, Any]:
+    """The old recommender of a :class:`~causalrec_tutorial.world.ShopWorld`, per period: its inclusion
+    probabilities, the arrays its sampling design draws from and, with ranked slots, its score and the exact
+    per-slot probabilities (the equations are in the world package docstring).
+
+    Returns:
+        The private attributes the world keeps: ``_inclusion``, ``_cumulative`` (systematic sampling's cumulated
+        probabilities, all users end to end), ``_odds`` and ``_odds_suffix`` (conditional Poisson; only for periods
+        with more items than slots), ``_score`` and ``_slot_probs`` (ranked slots only), ``_cps``, ``_ranked``.
+    """
+    p, k = world.params, world.k
+    cps, ranked = p.logging_sampling == "conditional_poisson", p.logging_order == "ranked"
+    out: dict[str, Any] = {"_cps": cps, "_ranked": ranked, "_inclusion": {}, "_cumulative": {}, "_odds": {},
+                           "_odds_suffix": {}, "_score": {}, "_slot_probs": {}}
+    pop = np.log1p(world._popularity.astype(float))
+    qual = world._quality.copy()
+    if world.n_cold_items:  # the old recommender knows nothing about new arrivals: median popularity, mean quality
+        pop[world._cold] = np.median(pop[~world._cold])
+        qual[world._cold] = 0.0
+    for period in PERIODS:
+        n = world.n_available(period)
+        score = (
+            p.logging_popularity * pop[None, :n]
+            + p.logging_quality * qual[None, :n]
+            + p.logging_interest * (world._affinity[:, :n] + p.logging_interest_noise * world._policy_noise[:, :n])
+        )
+        if world._hidden_taste is not None:
+            score = score + p.hidden_taste_logging * world._hidden_taste[:, :n]
+        pi = (1.0 - p.logging_exploration) * capped_inclusion(score, k) + p.logging_exploration * k / n
+        pi = np.minimum(pi, 1.0)
+        out["_inclusion"][period] = read_only(pi)
+        cum = np.minimum(np.cumsum(pi, axis=1), k)
+        cum[:, -1] = k
+        if cps and k < n:  # with k = n every item is shown: the design is trivial, and systematic sampling is it
+            out["_odds"][period] = read_only(cps_odds(pi, k))
+            out["_odds_suffix"][period] = read_only(_esp_suffix(out["_odds"][period], k))
+        if ranked:
+            out["_score"][period] = read_only(score)
+            out["_slot_probs"][period] = read_only(
+                cps_slot_probabilities(out["_odds"][period], score, k) if period in out["_odds"]
+                else systematic_slot_probabilities(cum, score, k)
+            )
+        out["_cumulative"][period] = (cum + k * np.arange(world.n_users)[:, None]).ravel()
+    return out

@@ -27,16 +27,13 @@ from .catalogue import (
     _pick,
 )
 from .draws import (
-    capped_inclusion,
     hash_normal,
     read_only,
-    systematic_slot_probabilities,
 )
 from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
 from .outcomes import session_outcomes, simulate_period
 from .params import (
     LOG_PERIODS,
-    PERIODS,
     ShopParams,
     _check_period,
 )
@@ -48,11 +45,9 @@ from .pitch import (
     pitched_arrays,
 )
 from .sampling import (
-    _esp_suffix,
     cps_joint_inclusion,
-    cps_odds,
     cps_sample,
-    cps_slot_probabilities,
+    logging_design,
     systematic_joint_inclusion,
 )
 
@@ -144,6 +139,9 @@ class ShopWorld:
         # the truth is ~12 dense (n_users, n_items) float64 arrays: refuse a world that cannot fit, before building it
         check_size("ShopWorld", 12 * 8 * self.n_users * self.n_items_total,
                    f"n_users={self.n_users} x {self.n_items_total} items of truth arrays")
+        if params.logging_sampling == "conditional_poisson":  # odds and their suffix polynomials, both periods
+            check_size("ShopWorld", 2 * 8 * self.n_users * (self.n_items_total + 1) * (self.k + 2),
+                       f"conditional Poisson polynomials of {self.n_users} users x {self.n_items_total} items")
         self._logs_cache: dict[str, ShopLogs] = {}
         self._build_items()
         self._build_users()
@@ -294,44 +292,9 @@ class ShopWorld:
         self._policy_noise = hash_normal(self._hash_key(_S_HASH_POLICY), rows, cols)
 
     def _build_logging_policy(self) -> None:
-        self._inclusion: dict[str, np.ndarray] = {}
-        self._cumulative: dict[str, np.ndarray] = {}
-        self._cps = self.params.logging_sampling == "conditional_poisson"
-        self._odds: dict[str, np.ndarray] = {}  # conditional Poisson odds and their suffix polynomials
-        self._odds_suffix: dict[str, np.ndarray] = {}
-        self._ranked = self.params.logging_order == "ranked"
-        self._score: dict[str, np.ndarray] = {}  # the logger's score, kept only when it ranks its slots by it
-        self._slot_probs: dict[str, np.ndarray] = {}
-        p = self.params
-        pop = np.log1p(self._popularity.astype(float))
-        qual = self._quality.copy()
-        if self.n_cold_items:  # the old recommender knows nothing about new arrivals: median popularity, mean quality
-            pop[self._cold] = np.median(pop[~self._cold])
-            qual[self._cold] = 0.0
-        for period in PERIODS:
-            n = self.n_available(period)
-            score = (
-                p.logging_popularity * pop[None, :n]
-                + p.logging_quality * qual[None, :n]
-                + p.logging_interest * (self._affinity[:, :n] + p.logging_interest_noise * self._policy_noise[:, :n])
-            )
-            if self._hidden_taste is not None:
-                score = score + p.hidden_taste_logging * self._hidden_taste[:, :n]
-            pi = (1.0 - p.logging_exploration) * capped_inclusion(score, self.k) + p.logging_exploration * self.k / n
-            pi = np.minimum(pi, 1.0)
-            self._inclusion[period] = read_only(pi)
-            cum = np.minimum(np.cumsum(pi, axis=1), self.k)
-            cum[:, -1] = self.k
-            if self._cps:
-                self._odds[period] = read_only(cps_odds(pi, self.k))
-                self._odds_suffix[period] = read_only(_esp_suffix(self._odds[period], self.k))
-            if self._ranked:
-                self._score[period] = read_only(score)
-                self._slot_probs[period] = read_only(
-                    cps_slot_probabilities(self._odds[period], score, self.k) if self._cps
-                    else systematic_slot_probabilities(cum, score, self.k)
-                )
-            self._cumulative[period] = (cum + self.k * np.arange(self.n_users)[:, None]).ravel()
+        """The old recommender's probabilities for both periods (:func:`.sampling.logging_design`)."""
+        for name, value in logging_design(self).items():
+            setattr(self, name, value)
 
     # ----- public: sizes, tables, truth ---------------------------------------------------------------------------
 
@@ -404,7 +367,8 @@ class ShopWorld:
     )
     p_purchase_with = property(
         lambda self: self._p_with,
-        doc="Purchase probability per session when exposed (shown and examined; = shown in slot 0).",
+        doc="Purchase probability per session when exposed (shown and examined; = shown in slot 0), less the "
+            "buyers put off under ``reactance``; with ``substitution`` the other slots' sales lower it further.",
     )
     uplift = property(
         lambda self: self._uplift,
@@ -494,37 +458,51 @@ class ShopWorld:
         """
         n = self.n_available(_check_period(period))
         user = check_int("user", user, 0, self.n_users - 1)
-        if self._cps:
+        if period in self._odds:
+            check_size("joint_inclusion", 8 * 3 * n * n * (self.k + 1), f"{n} x {n} pairs of polynomials")
             return cps_joint_inclusion(self._odds[period][user], self.k)
         cum = self._cumulative[period][user * n:(user + 1) * n] - self.k * user
         return systematic_joint_inclusion(cum, self.k)
 
-    def shown_effect(self, period: str = "early") -> np.ndarray:
+    def shown_effect(self, period: str = "early", outcome: str = "own") -> np.ndarray:
         """The true effect on purchase of *being shown by the logging policy*, per (user, available item).
 
         ``E[e_slot | shown] * uplift``: with shuffled slots the expected examination is the mean over slots; with
         ranked slots it is the item's own, ``sum_s P(slot s) e_s / P(shown)``. The judge's answer, never an input.
 
+        With ``substitution`` on, pairs interfere (no SUTVA): a list's sales replace organic purchases of other items,
+        shown or not, so a comparison of shown with not-shown pairs no longer estimates either of these. ``outcome=
+        "own"`` is the effect on the item's own purchase; ``"total"`` uses :meth:`net_uplift`, the effect on all the
+        session's purchases (what a shop earns). Without substitution the two are equal.
+
+        Raises:
+            ValueError: for an unknown period or outcome.
+
         Book: 02_the_data.ipynb, sec-shop-truth
         """
         n = self.n_available(_check_period(period))
+        if outcome not in ("own", "total"):
+            raise ValueError(f"outcome must be 'own' or 'total', got {outcome!r}")
+        effect = self._uplift[:, :n] if outcome == "own" else self.net_uplift(period)
         if not self._ranked:
-            return float(self._examination.mean()) * self._uplift[:, :n]
+            return float(self._examination.mean()) * effect
         e_shown = (self._slot_probs[period] @ self._examination) / self._inclusion[period]
-        return e_shown * self._uplift[:, :n]
+        return e_shown * effect
 
-    def true_effects(self, period: str = "early") -> TrueEffects:
+    def true_effects(self, period: str = "early", outcome: str = "own") -> TrueEffects:
         """Exact average effects of being shown by the logging policy on purchase (ATE, ATT, ATC).
 
         The effect for a pair is :meth:`shown_effect` (``mean(examination) * uplift[u, i]`` when the logging
         policy's slot is uniformly random); averages run over the session-user distribution and the period's items.
+        ``outcome``: ``"own"`` (the item's own purchase) or ``"total"`` (all purchases; differs only with
+        ``substitution``, under which pairs interfere: see :meth:`shown_effect`).
 
         Book: 02_the_data.ipynb, sec-shop-truth
         """
         n = self.n_available(period)
         pi = self._inclusion[period]
         e_bar = float(self._examination.mean())  # also the mean examination of a shown pair under ranked slots
-        tau = self.shown_effect(period)
+        tau = self.shown_effect(period, outcome)
         w = self._session_weights[:, None]
         ate = float(np.sum(w * tau) / n)
         att = float(np.sum(w * pi * tau) / np.sum(w * pi))
@@ -623,7 +601,9 @@ class ShopWorld:
             ``trust``, in whose equilibrium every value is given.
 
         Raises:
-            ValueError: for a policy of the wrong shape or type, or an unknown period.
+            ValueError: for a policy of the wrong shape or type, an unknown period, or a pitch for an item id out
+                of range.
+            TypeError: for pitches that are not a mapping of item id -> string.
 
         Book: 02_the_data.ipynb, sec-shop-policies
         """
@@ -675,9 +655,10 @@ class ShopWorld:
     # ----- simulation ---------------------------------------------------------------------------------------------
 
     def _logging_slates(self, users: np.ndarray, period: str, rng: np.random.Generator) -> np.ndarray:
-        """k distinct items per session by systematic πps sampling, in a uniformly random slot order (or ranked)."""
+        """k distinct items per session (systematic or conditional Poisson πps sampling), in a uniformly random slot
+        order or ranked by the logger's score."""
         n = self.n_available(period)
-        if self._cps:
+        if period in self._odds:
             chosen = cps_sample(users, self._odds[period], self._odds_suffix[period], self.k, rng)
         else:
             u0 = rng.random(len(users))
@@ -763,13 +744,18 @@ class ShopWorld:
             unit: ``"session"`` or ``"user"``.
             pitches_a, pitches_b: optional texts shown with each arm's items (item id -> pitch; see
                 :meth:`policy_value`): the arms may differ only in their pitches, which is how a pitch is A/B-tested.
+                Each arm is simulated in the long-run trust equilibrium of its own pitches, as if it served the whole
+                shop (a user randomised by session meets both arms; the test then measures the long-run contrast,
+                not what a short test would see).
 
         Returns:
             :class:`ABTestResult` with per-session outcomes and both policies' exact values
             (``.summary()`` gives means with clustered CIs next to the truth).
 
         Raises:
-            ValueError: for bad policies, a non-positive ``n_sessions``, an unknown period or unit.
+            ValueError: for bad policies, a non-positive ``n_sessions``, an unknown period or unit, or a pitch for an
+                item id out of range.
+            TypeError: for pitches that are not a mapping of item id -> string.
 
         Book: 02_the_data.ipynb, sec-shop-ab-test
         """
