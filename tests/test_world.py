@@ -302,11 +302,13 @@ def test_exact_policy_values_lie_in_the_99_percent_ci_of_a_simulated_ab_test(sma
 
 
 def test_simulated_ab_test_detects_a_wrong_value(small_world):
-    """The check above can fail: a value off by 20% is outside the CI."""
+    """The check above can fail: a value off by 50% is outside the CI (the 99% CI's half-width is ~20% of the truth
+    here: 200 users with the calibrated, long-tailed activity, clustered by user; it was 20% off before)."""
     w = small_world
     result = w.simulate_ab_test("logging", w.uplift, n_sessions=30000, rng=np.random.default_rng(2))
     s = result.summary().loc[("B", C.INCREMENTAL)]
-    assert not s["ci_low"] <= 1.2 * s["truth"] <= s["ci_high"]
+    assert not s["ci_low"] <= 1.5 * s["truth"] <= s["ci_high"]
+    assert not s["ci_low"] <= 0.5 * s["truth"] <= s["ci_high"]
 
 
 def test_policy_value_accepts_scores_and_rankings_alike(small_world):

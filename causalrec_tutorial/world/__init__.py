@@ -15,7 +15,7 @@ same-category neighbours better than TF-IDF (MiniLM precision@10 ≈ 0.8 vs ≈ 
 Latent per item: quality :math:`q_i \sim N(0,1)`, prominence (brand awareness) :math:`h_i \sim N(0,1)`, and a topic
 vector :math:`\theta_i` (a non-negative mixture over the categories: its own, a sibling such as coffee/tea, noise).
 Observed per item: category, price (rises with quality), and ``popularity`` = prior sales count
-:math:`\sim \text{Poisson}(\exp(\mu + 1.0\,h_i + 0.4\,q_i))` (0 for cold-start items). Quality is **not** a column,
+:math:`\sim \text{Poisson}(\exp(\mu + 1.15\,h_i + 0.4\,q_i))` (0 for cold-start items). Quality is **not** a column,
 but the text states it three times, in five tiers read from :math:`q_i` plus a little noise: a line name in the title
 (Budget/Value, Basic/Essentials, —, Plus/Select, Premium/Deluxe; editions for books), an adjective in the first
 sentence (shoddy, no-frills, everyday, well-made, luxury, ...) and a quality sentence (flimsy ... built to last).
@@ -139,10 +139,12 @@ from __future__ import annotations
 from .catalogue import CATEGORIES, TextVocabulary, text_vocabulary
 from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
 from .params import (
+    CALIBRATION,
     EARLY_DAYS,
     EVENTS,
     LATE_DAYS,
     LOG_PERIODS,
+    OBD_CLICK_LEVEL,
     PERIODS,
     START,
     ShopParams,
@@ -152,11 +154,13 @@ from .shop import ShopWorld
 from .sweeps import sign_changes, summarize_sweep, sweep
 
 __all__ = [
+    "CALIBRATION",
     "CATEGORIES",
     "EARLY_DAYS",
     "EVENTS",
     "LATE_DAYS",
     "LOG_PERIODS",
+    "OBD_CLICK_LEVEL",
     "PERIODS",
     "PitchJudgement",
     "PitchedPolicyValue",
