@@ -54,6 +54,23 @@ def read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def systematic_sets(cumulative: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every set systematic sampling can draw from one row's cumulated inclusion probabilities (last = ``k``), and
+    its probability: as the start runs over [0, 1) the set changes only where it passes the fractional part of a
+    cumulative sum, so there are at most n + 1 sets, each as likely as the length of its stretch.
+
+    Returns:
+        ``(chosen, lengths)``: int ``(n_sets, k)`` item ids and float ``(n_sets,)`` probabilities summing to 1.
+    """
+    c = np.asarray(cumulative, dtype=float)
+    starts = np.unique(np.concatenate([[0.0], np.mod(c[:-1], 1.0)]))
+    lengths = np.diff(np.append(starts, 1.0))
+    keep = lengths > 1e-15
+    starts, lengths = starts[keep], lengths[keep]
+    points = (starts + lengths / 2)[:, None] + np.arange(k)[None, :]
+    return np.minimum(np.searchsorted(c, points, side="right"), len(c) - 1), lengths
+
+
 def systematic_slot_probabilities(cumulative: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     """Exact P(item i in slot s) when systematic sampling picks k items and they are ranked by ``score``.
 
@@ -75,13 +92,7 @@ def systematic_slot_probabilities(cumulative: np.ndarray, score: np.ndarray, k: 
     out = np.zeros((n_users, n, k))
     slots = np.broadcast_to(np.arange(k), (n + 1, k))
     for u in range(n_users):
-        c = cumulative[u]
-        starts = np.unique(np.concatenate([[0.0], np.mod(c[:-1], 1.0)]))
-        lengths = np.diff(np.append(starts, 1.0))
-        keep = lengths > 1e-15
-        starts, lengths = starts[keep], lengths[keep]
-        points = (starts + lengths / 2)[:, None] + np.arange(k)[None, :]
-        chosen = np.minimum(np.searchsorted(c, points, side="right"), n - 1)
+        chosen, lengths = systematic_sets(cumulative[u], k)
         order = np.lexsort((chosen, -score[u][chosen]), axis=1)  # by score, then by item id
         ranked = np.take_along_axis(chosen, order, axis=1)
         np.add.at(out[u], (ranked, slots[: len(ranked)]), lengths[:, None])

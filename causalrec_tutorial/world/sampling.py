@@ -26,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from .draws import capped_inclusion, read_only, systematic_slot_probabilities
+from .draws import (
+    capped_inclusion,
+    read_only,
+    systematic_sets,
+    systematic_slot_probabilities,
+)
 from .params import PERIODS
 
 __all__: list[str] = []  # helpers of world.shop, not part of the public API
@@ -196,15 +201,8 @@ def systematic_joint_inclusion(cumulative: np.ndarray, k: int) -> np.ndarray:
     As the start runs over [0, 1) the chosen set changes only where it passes the fractional part of a cumulative
     sum, so the design has at most n + 1 sets, each with the length of its stretch as probability.
     """
-    c = np.asarray(cumulative, dtype=float)
-    n = len(c)
-    starts = np.unique(np.concatenate([[0.0], np.mod(c[:-1], 1.0)]))
-    lengths = np.diff(np.append(starts, 1.0))
-    keep = lengths > 1e-15
-    starts, lengths = starts[keep], lengths[keep]
-    points = (starts + lengths / 2)[:, None] + np.arange(k)[None, :]
-    chosen = np.minimum(np.searchsorted(c, points, side="right"), n - 1)
-    member = np.zeros((len(starts), n))
+    chosen, lengths = systematic_sets(cumulative, k)
+    member = np.zeros((len(lengths), len(cumulative)))
     np.put_along_axis(member, chosen, 1.0, axis=1)
     return member.T @ (lengths[:, None] * member)
 
