@@ -307,3 +307,9 @@ def test_propensity_sampling_of_unshown_pairs_is_exact_and_changes_nothing_else(
     assert (unshown[C.SAMPLE_WEIGHT] >= 1).all() and unshown[C.SAMPLE_WEIGHT].nunique() > 10
     with pytest.raises(ValueError, match="unshown_sampling"):
         ShopWorld(**kw, unshown_sampling="pps")
+
+
+def test_sign_changes_sees_a_crossing_through_a_point_on_the_threshold():
+    summary = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 0.0, -1.0, -2.0]})
+    assert sign_changes(summary, "x", "y") == [(0.0, 2.0)]
+    assert sign_changes(summary.assign(y=[1.0, 0.0, 2.0, 3.0]), "x", "y") == []

@@ -1,5 +1,6 @@
 """Sweeps: one small experiment re-run over a grid of world parameters and seeds, as a tidy table.
-Book: 02_the_data.ipynb, sec-shop-world (the parameters it varies, no chapter draws a sweep figure yet).
+Book: 02_the_data.ipynb, sec-shop-sweep; 04_causal_graphs.ipynb, sec-causal-sweep
+Book: 05_recommendation_generation.ipynb, sec-gen-position-sweep; 06_evaluation.ipynb, sec-eval-overlap-sweep
 
 A lesson drawn from one world is a setting of the simulator until it is shown as a function of the parameter that
 drives it. :func:`sweep` builds one :class:`~causalrec_tutorial.world.ShopWorld` per (grid point, seed), calls
@@ -151,7 +152,8 @@ def sign_changes(summary: pd.DataFrame, x: str, y: str, threshold: float = 0.0) 
 
     Returns:
         ``[(x_left, x_right), ...]``: the conclusion holds on one side of each interval and flips on the other;
-        empty when it never flips over the grid.
+        empty when it never flips over the grid. A grid point exactly on the threshold widens the interval around
+        it to its neighbours.
     """
     if not isinstance(summary, pd.DataFrame) or x not in summary.columns or y not in summary.columns:
         raise ValueError(f"summary must be a DataFrame with columns {x!r} and {y!r}")
@@ -160,4 +162,6 @@ def sign_changes(summary: pd.DataFrame, x: str, y: str, threshold: float = 0.0) 
         raise ValueError(f"summary must have one row per value of {x!r}; group by {x!r} alone")
     side = np.sign(s[y].to_numpy(float) - threshold)
     xs = s[x].to_numpy(float)
-    return [(float(xs[j]), float(xs[j + 1])) for j in range(len(xs) - 1) if side[j] * side[j + 1] < 0]
+    # a grid point exactly on the threshold belongs to the crossing around it: compare successive non-zero sides
+    nonzero = np.flatnonzero(side != 0)
+    return [(float(xs[a]), float(xs[b])) for a, b in zip(nonzero[:-1], nonzero[1:]) if side[a] * side[b] < 0]
