@@ -606,3 +606,23 @@ def test_no_global_random_state_is_used():
     before = np.random.get_state()[1].copy()
     E.estimate_policy_value(R, P, T, Q_LOGGED, V_HAT, n_bootstrap=20, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+def test_targets_that_need_the_logger_s_probabilities_are_refused_when_the_logs_hold_none():
+    """From the cold review: with log_propensities=False the helpers would have handed the truth to an estimator."""
+    import dataclasses
+
+    from causalrec_tutorial.world import ShopParams, ShopWorld
+
+    w = ShopWorld(seed=2, n_users=40, n_items=20, n_cold_items=0, n_sessions=200, n_late_sessions=0,
+                  params=dataclasses.replace(ShopParams(), log_propensities=False))
+    imp = w.logs().impressions
+    ranking = w.top_k(w.relevance)
+    exact = E.slot_probability(w, ranking, imp)  # a deterministic ranking needs nothing from the logger
+    assert set(np.unique(exact)) <= {0.0, 1.0}
+    assert E.slot_distribution(w, ranking).sum(axis=1).max() == 1.0
+    for call in (lambda: E.slot_probability(w, ranking, imp, logging_share=0.5),
+                 lambda: E.slot_probability(w, "logging", imp),
+                 lambda: E.slot_distribution(w, ranking, logging_share=0.5)):
+        with pytest.raises(ValueError, match="logging_share"):
+            call()

@@ -36,6 +36,18 @@ def _check_share(logging_share: Any) -> float:
                         what="the share of sessions served by the old recommender")
 
 
+def _logging_per_slot(world: ShopWorld, period: str, share: float, ranking: Any) -> np.ndarray | None:
+    """The old recommender's per-slot probabilities when the target needs them (a share of it, or itself), else
+    ``None``; refused when the logs hold no propensities, since an analyst of those logs does not know them."""
+    if ranking is not None and share == 0.0:
+        return None
+    if not world.params.log_propensities:
+        raise ValueError("logging_share: this world's logs hold no propensities (ShopParams(log_propensities=False)), "
+                         "so a target that mixes in the old recommender cannot be computed from them; use "
+                         "logging_share=0 with a ranking, or estimate the logging policy's probabilities first")
+    return world.logging_probabilities(period).per_slot
+
+
 def slot_distribution(
     world: ShopWorld, policy: Any, *, logging_share: float = 0.0, period: str = "early"
 ) -> np.ndarray:
@@ -65,13 +77,17 @@ def slot_distribution(
     world = _check_world(world)
     share = _check_share(logging_share)
     ranking = _ranking(world, policy, period)
-    per_slot = world.logging_probabilities(period).per_slot
+    per_slot = _logging_per_slot(world, period, share, ranking)
+    rows = np.arange(world.n_users)[:, None]
+    if per_slot is None:  # a deterministic ranking: item R[u, s] in slot s
+        dist = np.zeros((world.n_users, world.n_available(period), world.k))
+        dist[rows, ranking, np.arange(world.k)[None, :]] = 1.0
+        return dist
     if per_slot.ndim == 2:  # shuffled slots: the same probability in every slot
         per_slot = np.repeat(per_slot[:, :, None], world.k, axis=2)
     if ranking is None:
         return per_slot.copy()
     dist = share * per_slot
-    rows = np.arange(world.n_users)[:, None]
     dist[rows, ranking, np.arange(world.k)[None, :]] += 1.0 - share
     return dist
 
@@ -114,7 +130,8 @@ def slot_probability(
         Array ``(len(impressions),)`` of probabilities in [0, 1].
 
     Raises:
-        ValueError: for a bad world, policy, share or period, missing columns or ids out of range.
+        ValueError: for a bad world, policy, share or period, missing columns or ids out of range, or a target that
+            needs the old recommender's probabilities in a world whose logs do not hold them.
 
     Book: 06_evaluation.ipynb, sec-eval-ope-shop
     """
@@ -134,7 +151,9 @@ def slot_probability(
     for name, arr, size in ((C.USER, u, world.n_users), (C.ITEM, i, n), (C.POSITION, s, world.k)):
         if arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= size:
             raise ValueError(f"impressions[{name!r}] must be integers in [0, {size}) for period {period!r}")
-    probs = world.logging_probabilities(period).per_slot
+    probs = _logging_per_slot(world, period, share, ranking)
+    if probs is None:  # a deterministic ranking
+        return (ranking[u, s] == i).astype(float)
     per_slot = probs[u, i] if probs.ndim == 2 else probs[u, i, s]
     if ranking is None:
         return per_slot.copy()
