@@ -34,6 +34,32 @@ _S_SESSIONS = {"early": 60, "late": 61}
 _S_UNSHOWN = {"early": 62, "late": 63}
 
 
+def exposed_purchase(p0: np.ndarray, intent: np.ndarray, awareness: np.ndarray, responsiveness: np.ndarray,
+                     affinity: np.ndarray, reactance: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """A pair's purchase probability when exposed (shown in an examined slot) and the chance the list sells it.
+
+    ``intent`` is the purchase intent the shopper has when exposed (the item's own, or raised by a pitch); ``p0`` is
+    the organic purchase probability (awareness times the unpitched intent). The list sells with probability
+    ``zeta = (p1 - p0) / (1 - p0)``, ``p1 = intent (A + (1 - A) r)``; reactance puts off 1 in ``k`` organic buyers
+    with probability ``kappa (1 - affinity)``. The one home of these equations (the world's truth and a pitched
+    list's truth both call it).
+
+    Returns:
+        ``(p_with, zeta)``; the own-purchase uplift is ``p_with - p0``.
+    """
+    p1 = intent * (awareness + (1.0 - awareness) * responsiveness)
+    zeta = (p1 - p0) / (1.0 - p0)
+    if reactance:
+        p1 = p1 - p0 * reactance * (1.0 - affinity) / k
+    return p1, zeta
+
+
+def substitution_loss(zeta: np.ndarray, others: np.ndarray, substitution: float, k: int) -> np.ndarray:
+    """What a sale takes from the session's other purchases: ``(sigma / k) zeta`` times the organic purchase
+    probabilities of the other items of its category (``others``); net uplift = own uplift minus this."""
+    return substitution / k * zeta * others
+
+
 def session_outcomes(world: Any, users: np.ndarray, slates: np.ndarray, period: str, rng: np.random.Generator,
                      extra: np.ndarray | None = None, truth: dict[str, np.ndarray] | None = None,
                      trust: float = 1.0) -> dict[str, np.ndarray]:

@@ -44,6 +44,7 @@ from .catalogue import (
     _USES,
 )
 from .logs import PolicyValue
+from .outcomes import exposed_purchase, substitution_loss
 
 __all__ = ["PitchJudgement", "PitchedPolicyValue"]
 
@@ -201,13 +202,11 @@ def pitched_arrays(world: Any, judged: Mapping[int, PitchJudgement], period: str
     shift = p.pitch_effect * dose[None, :] * aff
     rel[:, cols] = special.expit(world._rel_logit[:, cols] + shift)
     intent = special.expit(world._intent_logit[:, cols] + shift)
-    a = world._awareness[None, cols]
     p0 = world._p_without[:, cols]
-    p1 = intent * (a + (1.0 - a) * world._responsiveness[:, None])
-    new_zeta = (p1 - p0) / (1.0 - p0)
-    own = (1.0 - p0) * new_zeta - p0 * p.reactance * (1.0 - aff) / world.k
-    # substitution: each sale replaces organic purchases of the category's other items (see world.outcomes)
-    net[:, cols] = own - p.substitution / world.k * new_zeta * world._category_others(period)[:, cols]
+    p_with, new_zeta = exposed_purchase(p0, intent, world._awareness[None, cols], world._responsiveness[:, None], aff,
+                                        p.reactance, world.k)
+    others = world._category_others(period)[:, cols]
+    net[:, cols] = p_with - p0 - substitution_loss(new_zeta, others, p.substitution, world.k)
     zeta[:, cols] = new_zeta
     ret[:, cols] = p.pitch_return * g[None, :]
     return dict(relevance=rel, zeta=zeta, net_uplift=net, return_prob=ret)

@@ -31,7 +31,7 @@ from .draws import (
     read_only,
 )
 from .logs import ABTestResult, LoggingProbabilities, PolicyValue, ShopLogs, TrueEffects
-from .outcomes import session_outcomes, simulate_period
+from .outcomes import exposed_purchase, session_outcomes, simulate_period, substitution_loss
 from .params import (
     LOG_PERIODS,
     ShopParams,
@@ -280,10 +280,9 @@ class ShopWorld:
         self._awareness = read_only(special.expit(p.aware_intercept + p.aware_prominence * self._prominence))
         a = self._awareness[None, :]
         p0 = a * intent
-        p1 = intent * (a + (1.0 - a) * self._responsiveness[:, None])
-        self._zeta = (p1 - p0) / (1.0 - p0)  # P(the list sells it | examined), see the world package docstring
-        if p.reactance:  # an examined recommendation meets 1 in k would-be purchases and may put the buyer off
-            p1 = p1 - p0 * p.reactance * (1.0 - self._affinity) / self.k
+        # P(purchase | exposed) and P(the list sells it | examined), see the world package docstring
+        p1, self._zeta = exposed_purchase(p0, intent, a, self._responsiveness[:, None], self._affinity, p.reactance,
+                                          self.k)
         self._p_without = read_only(p0)
         self._p_with = read_only(p1)
         self._uplift = read_only(p1 - p0)
@@ -425,7 +424,7 @@ class ShopWorld:
         if not self.params.substitution:
             return self._uplift[:, :n]
         if period not in self._net_uplift:
-            loss = self.params.substitution / self.k * self._zeta[:, :n] * self._category_others(period)
+            loss = substitution_loss(self._zeta[:, :n], self._category_others(period), self.params.substitution, self.k)
             self._net_uplift[period] = read_only(self._uplift[:, :n] - loss)
         return self._net_uplift[period]
 
