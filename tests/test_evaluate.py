@@ -626,3 +626,24 @@ def test_targets_that_need_the_logger_s_probabilities_are_refused_when_the_logs_
                  lambda: E.slot_distribution(w, ranking, logging_share=0.5)):
         with pytest.raises(ValueError, match="logging_share"):
             call()
+
+
+def test_the_exact_ips_standard_error_matches_the_spread_over_simulated_logs():
+    """ips_relative_se against the spread of IPS over 200 disjoint blocks of sessions of one long log."""
+    w = ShopWorld(seed=5, n_users=60, n_items=25, n_cold_items=0, n_sessions=100_000, n_late_sessions=0)
+    imp = w.logs().impressions
+    ranking = w.top_k(w.relevance)
+    target = E.slot_probability(w, ranking, imp)
+    truth = w.policy_value(ranking).clicks / w.k
+    block = 500
+    session = imp[C.SESSION].to_numpy() // block
+    reward, weight = imp[C.CLICK].to_numpy(), target / imp[C.PROPENSITY].to_numpy()
+    per_block = np.bincount(session, reward * weight) / np.bincount(session)
+    exact = E.ips_relative_se(w, ranking, block)
+    simulated = per_block.std(ddof=1) / truth
+    assert abs(per_block.mean() / truth - 1) < 3 * exact / np.sqrt(len(per_block))
+    assert 0.8 < simulated / exact < 1.2, (simulated, exact)
+    with pytest.raises(ValueError, match="policy"):
+        E.ips_relative_se(w, "logging", block)
+    with pytest.raises(ValueError, match="n_sessions"):
+        E.ips_relative_se(w, ranking, 0)

@@ -113,6 +113,7 @@ from .ope import (
     snips,
 )
 from .targets import (
+    ips_relative_se,
     mixture_value,
     slot_distribution,
     slot_probability,
@@ -135,6 +136,7 @@ __all__ = [
     "importance_weights",
     "ips",
     "map_at_k",
+    "ips_relative_se",
     "mixture_value",
     "ndcg_at_k",
     "precision_at_k",

@@ -14,9 +14,9 @@ import pandas as pd
 
 from .. import columns as C
 from ..world import PolicyValue, ShopWorld
-from .._checks import check_number
+from .._checks import check_int, check_number
 
-__all__ = ["mixture_value", "slot_distribution", "slot_probability"]
+__all__ = ["ips_relative_se", "mixture_value", "slot_distribution", "slot_probability"]
 
 
 
@@ -184,3 +184,43 @@ def mixture_value(
     return PolicyValue(**mix)
 
 
+
+
+def ips_relative_se(world: ShopWorld, policy: Any, n_sessions: int, *, period: str = "early") -> float:
+    """The exact relative standard error IPS would have for a deterministic ranking's clicks on ``n_sessions`` of the
+    old recommender's logs (the judge's view: it reads the world's truth, never an input to a method).
+
+    Per logged impression in slot ``s`` the weighted click has mean ``e_s rho`` and second moment
+    ``e_s rho / P(item in slot s)``, summed over the session-user distribution; impressions are treated as
+    independent, which for the shop's lists is within 0.1% of the exact per-session variance (checked against
+    simulated logs in the tests).
+
+    Args:
+        world: the shop.
+        policy: float scores ``(n_users, n_items)`` or an integer ranking ``(n_users, k)`` (not ``"logging"``).
+        n_sessions: logged sessions the estimate would use.
+        period: ``"early"`` or ``"late"``.
+
+    Returns:
+        The standard error divided by the true clicks per impression (``inf`` if the logger never shows some
+        (item, slot) the ranking uses).
+
+    Raises:
+        ValueError: for a bad world, policy, ``n_sessions`` or period.
+
+    Book: 02_the_data.ipynb, sec-shop-calibration; 06_evaluation.ipynb, sec-eval-overlap-sweep
+    """
+    world = _check_world(world)
+    n_sessions = check_int("n_sessions", n_sessions, 1)
+    ranking = _ranking(world, policy, period)
+    if ranking is None:
+        raise ValueError("policy must be a ranking or scores: the logging policy's own IPS weights are all 1")
+    k, rows = world.k, np.arange(world.n_users)[:, None]
+    per_slot = world.logging_probabilities(period).per_slot
+    p_slot = per_slot[rows, ranking] if per_slot.ndim == 2 else per_slot[rows, ranking, np.arange(k)[None, :]]
+    clicks = world.relevance[rows, ranking] * world.examination[None, :]  # P(click) of the target's (u, slot)
+    with np.errstate(divide="ignore"):
+        second = np.where(p_slot > 0, clicks / p_slot, np.inf)
+    value = float(world.session_weights @ clicks.sum(axis=1)) / k
+    moment = float(world.session_weights @ second.sum(axis=1)) / k
+    return float(np.sqrt((moment - value**2) / (n_sessions * k)) / value)
