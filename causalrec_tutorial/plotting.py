@@ -91,6 +91,41 @@ def _dip(a, b) -> float:
     return min(max(0.15 * abs(a[0] - b[0]), 0.3), 0.7)
 
 
+def _crosses_a_box(points, pos, skip, half_w, half_h, margin=0.1) -> bool:
+    """Whether any of ``points`` lies inside a box (grown by ``margin``) other than those of the nodes in ``skip``."""
+    for node, (x, y) in pos.items():
+        if node in skip:
+            continue
+        for px, py in points:
+            if abs(px - x) < half_w + margin and abs(py - y) < half_h + margin:
+                return True
+    return False
+
+
+def _detour(pos, u, v, half_w, half_h):
+    """The control point of a quadratic curve from ``u`` to ``v`` that avoids every other box, or ``None`` when the
+    straight arrow already does. Bends of growing size are tried on both sides, the upper side first."""
+    (x0, y0), (x1, y1) = pos[u], pos[v]
+    ts = [i / 48 for i in range(1, 48)]
+    straight = [(x0 + t * (x1 - x0), y0 + t * (y1 - y0)) for t in ts]
+    if not _crosses_a_box(straight, pos, (u, v), half_w, half_h):
+        return None
+    length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1e-9)
+    nx_, ny_ = -(y1 - y0) / length, (x1 - x0) / length  # unit normal, to the left of u -> v
+    if ny_ < 0:
+        nx_, ny_ = -nx_, -ny_
+    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+    for size in (0.5, 0.8, 1.1, 1.5, 2.0):
+        for along in (0.0, 0.3, -0.3):  # the bend's apex at the middle of the chord, or nearer one end
+            for sign in (1.0, -1.0):
+                control = (mx + along * (x1 - x0) + sign * size * nx_, my + along * (y1 - y0) + sign * size * ny_)
+                curve = [((1 - t) ** 2 * x0 + 2 * (1 - t) * t * control[0] + t * t * x1,
+                          (1 - t) ** 2 * y0 + 2 * (1 - t) * t * control[1] + t * t * y1) for t in ts]
+                if not _crosses_a_box(curve, pos, (u, v), half_w, half_h):
+                    return control
+    return (mx + 0.8 * nx_, my + 0.8 * ny_)  # no clean route: a visible bend still reads better than a chain
+
+
 def _border_point(center, target, half_w, half_h):
     """Where the ray from ``center`` towards ``target`` leaves a box of the given half sizes."""
     dx, dy = target[0] - center[0], target[1] - center[1]
@@ -148,8 +183,13 @@ def draw_flow(
     half_w, half_h = box_width / 2, box_height / 2
     feedback = [(u, v) for u, v, d in graph.edges(data=True) if d.get("feedback", False)]
     arc_bottom = [min(pos[u][1], pos[v][1]) - half_h - _dip(pos[u], pos[v]) for u, v in feedback]
+    detours = {(u, v): _detour(pos, u, v, half_w, half_h)
+               for u, v, d in graph.edges(data=True) if not d.get("feedback", False)}
+    # a quadratic curve reaches half-way from its chord's midpoint to its control point
+    bends = [0.5 * c[1] + 0.25 * (pos[u][1] + pos[v][1]) for (u, v), c in detours.items() if c is not None]
     x_lo, x_hi = min(xs) - half_w - 0.1, max(xs) + half_w + 0.1
-    y_lo, y_hi = min([min(ys) - half_h, *arc_bottom]) - 0.15, max(ys) + half_h + 0.1
+    y_lo = min([min(ys) - half_h, *arc_bottom, *bends]) - 0.15
+    y_hi = max([max(ys) + half_h, *bends]) + 0.1
     if ax is None:
         width = min(1.6 * (x_hi - x_lo) + 0.2, 12.0)  # inches: about 1.6 per column
         height = 1.1 * (y_hi - y_lo) + (0.35 if title else 0.05)
@@ -187,10 +227,20 @@ def draw_flow(
             arrow = FancyArrowPatch(path=path, linestyle="--", **arrow_kw)
             mid_x, mid_y = control[0], (start[1] + end[1]) / 4 + control[1] / 2
         else:
-            start = _border_point(pos[u], pos[v], half_w, half_h)
-            end = _border_point(pos[v], pos[u], half_w, half_h)
-            arrow = FancyArrowPatch(start, end, linestyle="--" if data.get("dashed", False) else "-", **arrow_kw)
-            mid_x, mid_y = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+            style = "--" if data.get("dashed", False) else "-"
+            control = detours[(u, v)]
+            if control is None:
+                start = _border_point(pos[u], pos[v], half_w, half_h)
+                end = _border_point(pos[v], pos[u], half_w, half_h)
+                arrow = FancyArrowPatch(start, end, linestyle=style, **arrow_kw)
+                mid_x, mid_y = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+            else:  # a straight arrow would cross another box: bend it around
+                start = _border_point(pos[u], control, half_w, half_h)
+                end = _border_point(pos[v], control, half_w, half_h)
+                path = Path([start, control, end], [Path.MOVETO, Path.CURVE3, Path.CURVE3])
+                arrow = FancyArrowPatch(path=path, linestyle=style, **arrow_kw)
+                mid_x = 0.25 * start[0] + 0.5 * control[0] + 0.25 * end[0]
+                mid_y = 0.25 * start[1] + 0.5 * control[1] + 0.25 * end[1]
         ax.add_patch(arrow)
         if data.get("label"):
             ax.text(

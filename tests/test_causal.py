@@ -16,9 +16,9 @@ DAGS = {
     cz.collider_dag: {"exposure", "interest", "click", "purchase"},
     cz.position_dag: {"popularity", "position", "examination", "interest", "click"},
     cz.text_confounder_dag: {"quality", "item_text", "popularity", "exposure", "purchase"},
-    cz.recommender_dag: {"interest", "quality", "item_text", "popularity", "exposure", "position", "click",
-                         "purchase"},
-    cz.logging_dag: {"interest", "quality", "popularity", "logged_propensity", "exposure", "purchase"},
+    cz.recommender_dag: {"interest", "quality", "prominence", "item_text", "popularity", "exposure", "position",
+                         "examination", "click", "purchase"},
+    cz.logging_dag: {"interest", "quality", "prominence", "popularity", "logged_propensity", "exposure", "purchase"},
 }
 
 
@@ -57,6 +57,9 @@ def test_backdoor_criterion():
     assert not cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "popularity"])
     assert not cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "popularity", "quality", "click"])
     assert cz.is_backdoor_adjustment(cz.logging_dag(), "exposure", "purchase", ["logged_propensity"])
+    # popularity is a collider of quality and prominence: adjusting for it needs quality as well
+    assert not cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "popularity", "prominence"])
+    assert cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "quality", "prominence"])
     assert cz.backdoor_paths(cz.mediator_dag(), "exposure", "purchase") == []
 
 

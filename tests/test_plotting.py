@@ -48,3 +48,21 @@ def test_draw_flow_draws_every_node_and_validates_input():
         plotting.draw_flow(nx.DiGraph())
     with pytest.raises(ValueError, match="no position"):
         plotting.draw_flow(_chain(), pos={"logs": (0, 0)})
+
+
+def test_an_edge_that_would_cross_a_box_is_bent_around_it():
+    from matplotlib.path import Path
+
+    fig, ax = plt.subplots()
+    plotting.draw_flow(_chain(), ax=ax)  # logs -> decision skips the causal box in the same row
+    curved = [p for p in ax.patches if hasattr(p, "get_path") and type(p).__name__ == "FancyArrowPatch"
+              and Path.CURVE3 in (p._path_original.codes if p._path_original is not None
+                                  and p._path_original.codes is not None else [])]
+    assert len(curved) == 1
+    y_lo, y_hi = ax.get_ylim()
+    top = max(v[1] for v in curved[0]._path_original.vertices)
+    assert 0 < 0.5 * top < y_hi  # the curve's apex (half-way to its control point) is inside the axes
+    plt.close(fig)
+    assert plotting._detour({"a": (0, 0), "b": (1, 0)}, "a", "b", 0.4, 0.26) is None  # neighbours: straight
+    control = plotting._detour({"a": (0, 0), "b": (1, 0), "c": (2, 0)}, "a", "c", 0.4, 0.26)
+    assert control is not None and control[1] > 0.26  # bent above the box in between

@@ -30,13 +30,18 @@ supervised by an observed item-level target such as the item's exposure rate), a
 uses them in a logistic propensity model. :func:`simulate_text_confounding` makes a data set on the shop's real item
 texts in which a confounder (latent quality) is written only in the text, with the true effect known.
 
+**Sensitivity.** :func:`msm_att_bounds` bounds a weighting estimate of the ATT when the propensity model may have
+missed a confounder that changes the odds of treatment by up to a factor Λ (the marginal sensitivity model);
+:func:`msm_breakdown` finds the Λ that explains the effect away, and :func:`covariate_benchmarks` what Λ each observed
+covariate amounts to (:func:`fitted_propensity` is the logistic model they share).
+
 DoWhy 0.14 with pandas 3 warns on every regression (``Pandas4Warning``: "The copy keyword is deprecated") and about
 graph nodes missing from the data ("assumed unobserved" — intended here). :func:`dowhy_quiet` silences exactly those,
 by category, message and module, inside a ``warnings.catch_warnings`` block; nothing is filtered globally.
 
 **Where it lives.** :mod:`.graphs` (DAGs, drawing, the backdoor criterion), :mod:`.effects` (effect estimates,
 weighting and regression ATT, the shop's analysis table), :mod:`.dowhy_tools` (DoWhy models, estimators, refuters),
-:mod:`.text_adjust` (text-embedding confounder adjustment).
+:mod:`.text_adjust` (text-embedding confounder adjustment), :mod:`.sensitivity` (bounds for a missed confounder).
 
 Book: 04_causal_graphs.ipynb, sec-causal
 """
@@ -66,6 +71,7 @@ from .graphs import (
     LOGGED_PROPENSITY,
     POPULARITY,
     POSITION,
+    PROMINENCE,
     PURCHASE,
     QUALITY,
     backdoor_paths,
@@ -80,6 +86,12 @@ from .graphs import (
     position_dag,
     recommender_dag,
     text_confounder_dag,
+)
+from .sensitivity import (
+    covariate_benchmarks,
+    fitted_propensity,
+    msm_att_bounds,
+    msm_breakdown,
 )
 from .text_adjust import (
     estimate_text_adjusted,
@@ -98,6 +110,7 @@ __all__ = [
     "LOGGED_PROPENSITY",
     "POPULARITY",
     "POSITION",
+    "PROMINENCE",
     "PURCHASE",
     "QUALITY",
     "att_weighted",
@@ -106,15 +119,19 @@ __all__ = [
     "check_dag",
     "collider_dag",
     "confounding_dag",
+    "covariate_benchmarks",
     "dowhy_quiet",
     "draw_dag",
     "estimate_dowhy",
     "estimate_regression_att",
     "estimate_text_adjusted",
+    "fitted_propensity",
     "is_backdoor_adjustment",
     "list_effect_per_session",
     "logging_dag",
     "mediator_dag",
+    "msm_att_bounds",
+    "msm_breakdown",
     "popularity_dag",
     "position_dag",
     "recommender_dag",

@@ -370,7 +370,7 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
     parts = []
     for c in covariates:
         col = data[c]
-        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object:
+        if not pd.api.types.is_numeric_dtype(col.dtype):  # categorical, object or string: one-hot
             parts.append(pd.get_dummies(col, prefix=c, drop_first=True).to_numpy(float))
         else:
             x = col.to_numpy(float)

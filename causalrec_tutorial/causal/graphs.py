@@ -11,14 +11,15 @@ import networkx as nx
 
 __all__ = [
     "CLICK", "EXAMINATION", "EXPOSURE", "INTEREST", "ITEM_TEXT", "LOGGED_PROPENSITY", "POPULARITY", "POSITION",
-    "PURCHASE", "QUALITY", "backdoor_paths", "check_dag", "collider_dag", "confounding_dag", "draw_dag",
+    "PROMINENCE", "PURCHASE", "QUALITY", "backdoor_paths", "check_dag", "collider_dag", "confounding_dag", "draw_dag",
     "is_backdoor_adjustment", "logging_dag", "mediator_dag", "popularity_dag", "position_dag", "recommender_dag",
     "text_confounder_dag",
 ]
 
 
 INTEREST = "interest"  # the user's (latent) interest in the item
-POPULARITY = "popularity"  # the item's prior sales / prominence
+POPULARITY = "popularity"  # the item's prior sales (observed)
+PROMINENCE = "prominence"  # latent brand awareness: drives prior sales, attraction and organic discovery
 QUALITY = "quality"  # latent item quality
 ITEM_TEXT = "item_text"  # title and description (state quality)
 EXPOSURE = "exposure"  # recommended / shown by the logging policy (the treatment)
@@ -30,7 +31,7 @@ LOGGED_PROPENSITY = "logged_propensity"  # the old recommender's inclusion proba
 
 _COLORS = {"treatment": "#cfe2f3", "outcome": "#d9ead3", "latent": "#fde9c9", "other": "#eeeeee"}
 _LABELS = {
-    INTEREST: "Interest", POPULARITY: "Popularity", QUALITY: "Quality", ITEM_TEXT: "Item text",
+    INTEREST: "Interest", POPULARITY: "Popularity", PROMINENCE: "Prominence", QUALITY: "Quality", ITEM_TEXT: "Item text",
     EXPOSURE: "Exposure (recommended)", POSITION: "Position", EXAMINATION: "Examination", CLICK: "Click",
     PURCHASE: "Purchase", LOGGED_PROPENSITY: "Logged propensity π",
 }
@@ -117,35 +118,47 @@ def text_confounder_dag() -> nx.DiGraph:
 
 
 def recommender_dag() -> nx.DiGraph:
-    """The whole recommender: interest, popularity, quality (stated in the item text), exposure, position, click,
-    purchase.
+    """The simulated shop as a causal graph: the edges are the equations of :mod:`causalrec_tutorial.world`.
 
-    Nodes: ``interest`` (latent), ``quality`` (latent), ``item_text``, ``popularity``, ``exposure``, ``position``,
-    ``click``, ``purchase``.
+    Nodes: ``interest``, ``quality``, ``prominence`` and ``examination`` (latent); ``item_text``, ``popularity``,
+    ``exposure``, ``position``, ``click``, ``purchase``. Quality is written in the item text and, with prominence
+    (brand awareness), drives prior sales (``popularity``); the old recommender scores popularity, quality and
+    interest; a shown item gets a slot, the slot sets examination, and an examined item is clicked and bought
+    according to interest, quality and prominence (attraction and organic awareness). There is no click → purchase
+    edge: the simulator draws a slot's click and its induced purchase from one shared uniform, so they are
+    correlated through the examined slot, but forcing a click would not cause a purchase.
 
     Book: 04_causal_graphs.ipynb, sec-causal-dag
     """
-    return _dag([
-        (QUALITY, ITEM_TEXT), (QUALITY, POPULARITY), (INTEREST, EXPOSURE), (POPULARITY, EXPOSURE),
-        (QUALITY, EXPOSURE), (EXPOSURE, POSITION), (POSITION, CLICK), (INTEREST, CLICK), (POPULARITY, CLICK),
-        (CLICK, PURCHASE), (EXPOSURE, PURCHASE), (INTEREST, PURCHASE), (POPULARITY, PURCHASE), (QUALITY, PURCHASE),
-    ], latent=[INTEREST, QUALITY])
+    g = _dag([
+        (QUALITY, ITEM_TEXT), (QUALITY, POPULARITY), (PROMINENCE, POPULARITY), (INTEREST, EXPOSURE),
+        (POPULARITY, EXPOSURE), (QUALITY, EXPOSURE), (EXPOSURE, POSITION), (POSITION, EXAMINATION),
+        (EXAMINATION, CLICK), (EXAMINATION, PURCHASE), (INTEREST, CLICK), (QUALITY, CLICK), (PROMINENCE, CLICK),
+        (INTEREST, PURCHASE), (QUALITY, PURCHASE), (PROMINENCE, PURCHASE),
+    ], latent=[INTEREST, QUALITY, PROMINENCE, EXAMINATION])
+    # a hand layout (column, row): the treatment chain in the middle row, item traits above and below, outcomes right
+    for node, (x, y) in {ITEM_TEXT: (0, 1.9), QUALITY: (1, 1.9), INTEREST: (3, 1.9), POPULARITY: (1, 0),
+                         PROMINENCE: (1, -1.9), EXPOSURE: (2, 0), POSITION: (3, 0), EXAMINATION: (4, 0),
+                         CLICK: (5.4, 1.0), PURCHASE: (5.4, -1.0)}.items():
+        g.nodes[node].update(layer=x, row=y)
+    return g
 
 
 def logging_dag() -> nx.DiGraph:
     """The shop's old recommender: interest, popularity and quality set the logged propensity π, which alone sets
-    exposure; all three also drive purchase. ``{logged_propensity}`` is a valid backdoor adjustment set.
+    exposure; interest, quality and prominence (which also drives popularity) drive purchase.
+    ``{logged_propensity}`` is a valid backdoor adjustment set.
 
-    Nodes: ``interest`` (latent), ``quality`` (latent), ``popularity``, ``logged_propensity``, ``exposure``,
+    Nodes: ``interest``, ``quality``, ``prominence`` (latent), ``popularity``, ``logged_propensity``, ``exposure``,
     ``purchase``.
 
     Book: 04_causal_graphs.ipynb, sec-causal-dowhy
     """
     return _dag([
         (INTEREST, LOGGED_PROPENSITY), (POPULARITY, LOGGED_PROPENSITY), (QUALITY, LOGGED_PROPENSITY),
-        (LOGGED_PROPENSITY, EXPOSURE), (EXPOSURE, PURCHASE), (INTEREST, PURCHASE), (POPULARITY, PURCHASE),
-        (QUALITY, PURCHASE),
-    ], latent=[INTEREST, QUALITY])
+        (PROMINENCE, POPULARITY), (LOGGED_PROPENSITY, EXPOSURE), (EXPOSURE, PURCHASE), (INTEREST, PURCHASE),
+        (PROMINENCE, PURCHASE), (QUALITY, PURCHASE),
+    ], latent=[INTEREST, QUALITY, PROMINENCE])
 
 
 def check_dag(graph, required: Iterable[str] = ()) -> nx.DiGraph:
