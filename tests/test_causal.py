@@ -57,6 +57,9 @@ def test_backdoor_criterion():
     assert not cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "popularity"])
     assert not cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "popularity", "quality", "click"])
     assert cz.is_backdoor_adjustment(cz.logging_dag(), "exposure", "purchase", ["logged_propensity"])
+    # the simulator's popularity ~ Poisson(exp(mu + a h + b q)): both latent traits point into it, in both graphs
+    for dag in (g, cz.logging_dag()):
+        assert dag.has_edge("quality", "popularity") and dag.has_edge("prominence", "popularity")
     # popularity is a collider of quality and prominence: adjusting for it needs quality as well
     assert not cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "popularity", "prominence"])
     assert cz.is_backdoor_adjustment(g, "exposure", "purchase", ["interest", "quality", "prominence"])

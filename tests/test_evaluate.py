@@ -647,3 +647,29 @@ def test_the_exact_ips_standard_error_matches_the_spread_over_simulated_logs():
         E.ips_relative_se(w, "logging", block)
     with pytest.raises(ValueError, match="n_sessions"):
         E.ips_relative_se(w, ranking, 0)
+
+
+def test_cluster_bootstrap_widens_the_interval_of_correlated_rounds_and_keeps_the_estimate():
+    """Five rounds per session that share one session-level reward shock: resampling rounds treats them as five
+    independent draws and understates the spread; resampling sessions does not."""
+    rng = np.random.default_rng(11)
+    n_sessions, k = 4_000, 5
+    shock = np.repeat(rng.random(n_sessions) < 0.2, k)
+    reward = (rng.random(n_sessions * k) < np.where(shock, 0.5, 0.02)).astype(float)
+    p = np.full(n_sessions * k, 0.5)
+    target = np.full(n_sessions * k, 0.5)
+    session = np.repeat(np.arange(n_sessions), k)
+    by_round = E.ips(reward, p, target, n_bootstrap=400, rng=1)
+    by_session = E.ips(reward, p, target, n_bootstrap=400, rng=1, cluster=session)
+    assert by_session.value == by_round.value
+    width_round, width_session = by_round.ci_high - by_round.ci_low, by_session.ci_high - by_session.ci_low
+    # the design effect 1 + (k - 1) * ICC is about 3.3 here: the session interval is about 1.8 times wider
+    assert 1.4 < width_session / width_round < 2.3
+    snips_s = E.snips(reward, p, target, n_bootstrap=400, rng=1, cluster=session)
+    assert snips_s.ci_high - snips_s.ci_low > 1.4 * width_round
+    table = E.estimate_policy_value(reward, p, target, methods=["ips"], n_bootstrap=400, rng=1, cluster=session)
+    assert table.loc["ips", "ci_low"] == by_session.ci_low
+    with pytest.raises(ValueError, match="cluster"):
+        E.ips(reward, p, target, n_bootstrap=10, rng=1, cluster=session[:-1])
+    with pytest.raises(ValueError, match="cluster"):
+        E.ips(reward, p, target, n_bootstrap=10, rng=1, cluster=np.full(len(reward), np.nan))

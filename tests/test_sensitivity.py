@@ -1,4 +1,4 @@
-"""The marginal sensitivity model's bounds: sharp (brute force), valid when the model holds, and clear errors."""
+"""The marginal sensitivity model's bounds: the box optimum (brute force), valid and tight in a worst-case world, errors."""
 
 import itertools
 
@@ -17,7 +17,7 @@ def test_gamma_one_gives_the_weighting_estimate():
     assert hi == pytest.approx(lo, abs=1e-12)
 
 
-def test_bounds_equal_the_brute_force_extremes():
+def test_bounds_equal_the_brute_force_extremes_over_the_box():
     rng = np.random.default_rng(1)
     y = np.r_[rng.random(3), rng.random(8)]
     t = np.r_[np.ones(3, int), np.zeros(8, int)]
@@ -113,3 +113,33 @@ def test_benchmark_and_propensity_refuse_bad_input():
         cz.fitted_propensity(data.assign(t=1), "t", ["x"])
     with pytest.raises(ValueError, match="max_gamma"):
         cz.msm_breakdown([0.0, 1.0, 1.0], [0, 0, 1], [1.0, 1.0, 1.0], max_gamma=0.5)
+
+
+def test_in_a_worst_case_world_the_truth_sits_at_the_bound():
+    """The hidden u is the untreated outcome itself and scales the true odds by gamma**u: the missed confounder acts
+    exactly like the model's worst case, so the Λ whose bounds reach the truth is gamma (bounds twice too wide fail)."""
+    rng = np.random.default_rng(5)
+    n, gamma = 2_000_000, 2.0
+    x = rng.standard_normal(n)
+    y0 = rng.random(n) < 0.3
+    u = np.where(y0, 1.0, -1.0)
+    fitted_odds = np.exp(-1.0 + 0.5 * x)
+    true_odds = fitted_odds * gamma**u
+    t = (rng.random(n) < true_odds / (1 + true_odds)).astype(int)
+    y = y0.astype(float)  # no effect: the true ATT is 0
+    assert cz.msm_breakdown(y, t, fitted_odds, null=0.0) == pytest.approx(gamma, rel=0.05)
+
+
+def test_covariate_benchmark_equals_a_hand_computed_factor():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(6)
+    n = 5_000
+    data = pd.DataFrame({"a": rng.standard_normal(n), "b": rng.standard_normal(n)})
+    data["t"] = (rng.random(n) < 1 / (1 + np.exp(-(data["a"] - 0.5 * data["b"])))).astype(int)
+    table = cz.covariate_benchmarks(data, "t", ["a", "b"], quantiles=(0.5,))
+    z = (data - data.mean()) / data.std(ddof=0)
+    full = LogisticRegression(C=1e4, max_iter=2000).fit(z[["a", "b"]], data["t"]).predict_proba(z[["a", "b"]])[:, 1]
+    no_a = LogisticRegression(C=1e4, max_iter=2000).fit(z[["b"]], data["t"]).predict_proba(z[["b"]])[:, 1]
+    factor = np.exp(np.abs(np.log(full / (1 - full) / (no_a / (1 - no_a)))))[data["t"].to_numpy() == 0]
+    assert table.loc["a", "lambda_q0.5"] == pytest.approx(np.median(factor), rel=1e-6)

@@ -35,13 +35,18 @@ missed a confounder that changes the odds of treatment by up to a factor Λ (the
 :func:`msm_breakdown` finds the Λ that explains the effect away, and :func:`covariate_benchmarks` what Λ each observed
 covariate amounts to (:func:`fitted_propensity` is the logistic model they share).
 
+**An instrument.** :func:`simulate_encouragement` runs a randomised encouragement (promoted items shown more often in
+a random half of the sessions) on the shop, and :func:`wald_estimate` is the instrumental-variable (Wald) estimator
+of the compliers' effect, which needs no confounder to be measured.
+
 DoWhy 0.14 with pandas 3 warns on every regression (``Pandas4Warning``: "The copy keyword is deprecated") and about
 graph nodes missing from the data ("assumed unobserved" — intended here). :func:`dowhy_quiet` silences exactly those,
 by category, message and module, inside a ``warnings.catch_warnings`` block; nothing is filtered globally.
 
 **Where it lives.** :mod:`.graphs` (DAGs, drawing, the backdoor criterion), :mod:`.effects` (effect estimates,
 weighting and regression ATT, the shop's analysis table), :mod:`.dowhy_tools` (DoWhy models, estimators, refuters),
-:mod:`.text_adjust` (text-embedding confounder adjustment), :mod:`.sensitivity` (bounds for a missed confounder).
+:mod:`.text_adjust` (text-embedding confounder adjustment), :mod:`.instrument` (an encouragement design and the
+Wald estimator), :mod:`.sensitivity` (bounds for a missed confounder).
 
 Book: 04_causal_graphs.ipynb, sec-causal
 """
@@ -86,6 +91,10 @@ from .graphs import (
     position_dag,
     recommender_dag,
     text_confounder_dag,
+)
+from .instrument import (
+    simulate_encouragement,
+    wald_estimate,
 )
 from .sensitivity import (
     covariate_benchmarks,
@@ -138,6 +147,8 @@ __all__ = [
     "reduce_embeddings",
     "refute_dowhy",
     "shop_frame",
+    "simulate_encouragement",
     "simulate_text_confounding",
     "text_confounder_dag",
+    "wald_estimate",
 ]

@@ -52,6 +52,21 @@ def _z(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
+def _weighted_inputs(y, t, control_weight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked ``(y, t as bool, control_weight)`` for a weighted comparison of treated and control units."""
+    y = float_array("y", y, "one outcome per unit")
+    t = np.asarray(t)
+    wc = float_array("control_weight", control_weight, "one non-negative weight per unit")
+    if not (y.shape == t.shape == wc.shape) or y.ndim != 1:
+        raise ValueError(f"y, t and control_weight must be 1-d of equal length, got {y.shape}, {t.shape}, {wc.shape}")
+    if not np.isin(t, (0, 1)).all():
+        raise ValueError("t must hold only 0 and 1")
+    check_finite("y", y, "one outcome per unit")
+    if (wc < 0).any() or not np.isfinite(wc).all():
+        raise ValueError("control_weight must be finite and non-negative")
+    return y, t.astype(bool), wc
+
+
 def att_weighted(y, t, control_weight, cluster=None, *, confidence: float = 0.95,
                  method: str = "weighted difference") -> EffectEstimate:
     """ATT as a weighted difference of means: mean of treated outcomes minus the weighted mean of control outcomes.
@@ -78,17 +93,7 @@ def att_weighted(y, t, control_weight, cluster=None, *, confidence: float = 0.95
 
     Book: 04_causal_graphs.ipynb, sec-causal-dowhy
     """
-    y = float_array("y", y, "one outcome per unit")
-    t = np.asarray(t)
-    wc = float_array("control_weight", control_weight, "one non-negative weight per unit")
-    if not (y.shape == t.shape == wc.shape) or y.ndim != 1:
-        raise ValueError(f"y, t and control_weight must be 1-d of equal length, got {y.shape}, {t.shape}, {wc.shape}")
-    if not np.isin(t, (0, 1)).all():
-        raise ValueError("t must hold only 0 and 1")
-    check_finite("y", y, "one outcome per unit")
-    if (wc < 0).any() or not np.isfinite(wc).all():
-        raise ValueError("control_weight must be finite and non-negative")
-    t = t.astype(bool)
+    y, t, wc = _weighted_inputs(y, t, control_weight)
     w = np.where(t, 1.0, wc)
     w1, w0 = w * t, w * ~t
     if w1.sum() == 0 or w0.sum() == 0:

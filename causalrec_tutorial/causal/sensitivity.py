@@ -11,8 +11,10 @@ so the counterfactual mean of the treated is
    w_i \lambda_i}, \qquad \lambda_i \in [1/\Lambda, \Lambda].
 
 Its largest value puts :math:`\lambda_i = \Lambda` on the controls with the largest outcomes and :math:`1/\Lambda` on
-the rest, for some threshold (a linear-fractional programme; Zhao et al., Proposition 2), so the sharp bounds are a
-scan over the sorted outcomes: :func:`msm_att_bounds`. :func:`msm_breakdown` finds the smallest :math:`\Lambda` whose
+the rest, for some threshold (a linear-fractional programme; Zhao et al.), so the bounds are a scan over the sorted
+outcomes: :func:`msm_att_bounds`. They are valid but not sharp under the model: they ignore that the true weights
+must still balance the observed covariates (Dorn and Guo 2023 give sharp bounds by quantile balancing). Λ measures how
+wrong the fitted odds are for any reason, a misspecified propensity model included. :func:`msm_breakdown` finds the smallest :math:`\Lambda` whose
 bounds reach a null value — the strength of a hidden confounder that would explain the effect away — and
 :func:`covariate_benchmarks` says what :math:`\Lambda` an *observed* covariate amounts to: how much leaving it out of
 the propensity model changes the fitted odds. The bounds are for the estimand given the fitted weights; the sampling
@@ -26,25 +28,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .._checks import check_number, float_array
-from .effects import _design
+from .._checks import check_number
+from .effects import _design, _weighted_inputs
 
 __all__ = ["covariate_benchmarks", "fitted_propensity", "msm_att_bounds", "msm_breakdown"]
 
 
 def _inputs(y, t, control_weight) -> tuple[float, np.ndarray, np.ndarray]:
-    y = float_array("y", y, "one outcome per unit")
-    t = np.asarray(t)
-    w = float_array("control_weight", control_weight, "one non-negative weight (fitted odds) per unit")
-    if not (y.shape == t.shape == w.shape) or y.ndim != 1:
-        raise ValueError(f"y, t and control_weight must be 1-d of equal length, got {y.shape}, {t.shape}, {w.shape}")
-    if not np.isin(t, (0, 1)).all():
-        raise ValueError("t must hold only 0 and 1")
-    if not np.isfinite(y).all():
-        raise ValueError("y has NaN or infinite values")
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError("control_weight must be finite and non-negative")
-    t = t.astype(bool)
+    y, t, w = _weighted_inputs(y, t, control_weight)
     if not t.any() or w[~t].sum() <= 0:
         raise ValueError("need at least one treated unit and one control with positive weight")
     return float(y[t].mean()), y[~t], w[~t]
@@ -64,7 +55,7 @@ def _mu0_range(yc: np.ndarray, wc: np.ndarray, gamma: float) -> tuple[float, flo
 
 
 def msm_att_bounds(y, t, control_weight, gamma: float) -> tuple[float, float]:
-    """Sharp bounds on the weighted ATT under the marginal sensitivity model with parameter ``gamma`` (Λ).
+    """Bounds on the weighted ATT under the marginal sensitivity model with parameter ``gamma`` (Λ) (Zhao et al.).
 
     Args:
         y: outcomes, shape ``(n,)``.
@@ -162,8 +153,9 @@ def covariate_benchmarks(data: pd.DataFrame, treatment: str, covariates: Sequenc
 
     For covariate ``j``, the factor ``max(r, 1/r)`` with ``r`` = (odds with all covariates) / (odds without ``j``)
     says how far the model that omits ``j`` is from the one that has it, over the control units (whose weights the
-    ATT uses). Its quantiles are benchmarks: "a hidden confounder as strong as ``j``" (Cinelli and Hazlett's idea of
-    benchmarking against observed covariates, on the odds scale of the marginal sensitivity model).
+    ATT uses). Its quantiles are informal benchmarks, "a hidden confounder as strong as ``j``", on the odds scale of the
+    marginal sensitivity model. They compare two models of the observed data, while a hidden confounder would add to
+    them; Cinelli and Hazlett (2020) warn that such comparisons can mislead, so read them as a judgement aid.
 
     Args:
         data: one row per unit.

@@ -129,13 +129,30 @@ class OPEEstimate:
         return f"{self.method}: {self.value:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}] (n={self.n})"
 
 
+def _clusters(cluster: Any, n: int) -> np.ndarray | None:
+    """Cluster ids (e.g. sessions) as integer codes ``0 .. g-1``, or ``None``."""
+    if cluster is None:
+        return None
+    ids = np.asarray(cluster)
+    if ids.shape != (n,):
+        raise ValueError(f"cluster must hold one id per logged round ({n}), got shape {ids.shape}")
+    if ids.dtype.kind == "f" and not np.isfinite(ids).all():
+        raise ValueError("cluster has NaN or infinite ids: every round needs a cluster (e.g. its session)")
+    return np.unique(ids, return_inverse=True)[1].ravel()
+
+
 def _bootstrap(
-    num: np.ndarray, den: np.ndarray | None, n_bootstrap: int, confidence: float, rng: Any
+    num: np.ndarray, den: np.ndarray | None, n_bootstrap: int, confidence: float, rng: Any,
+    cluster: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """Percentile CI of mean(num) (or sum(num)/sum(den)) over n_bootstrap resamples of the rounds."""
+    """Percentile CI of mean(num) (or sum(num)/sum(den)) over n_bootstrap resamples of the rounds, or of whole
+    clusters of rounds (e.g. sessions, whose slots share a user and a list) when ``cluster`` codes are given."""
     if n_bootstrap == 0:
         return float("nan"), float("nan")
     gen = check_rng(rng)
+    if cluster is not None:  # resample clusters: sums per cluster, and the count of rounds as the mean's denominator
+        num = np.bincount(cluster, weights=num)
+        den = np.bincount(cluster).astype(float) if den is None else np.bincount(cluster, weights=den)
     n = len(num)
     stats = np.empty(n_bootstrap)
     block = max(1, _BOOTSTRAP_BLOCK // n)
@@ -272,6 +289,7 @@ def ips(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     rng: np.random.Generator | int | None = None,
+    cluster: ArrayLike | None = None,
 ) -> OPEEstimate:
     """Inverse propensity scoring: ``mean_i w_i r_i`` with ``w_i = min(pi_e(a_i|x_i) / p_i, clip)``.
 
@@ -290,6 +308,8 @@ def ips(
         n_bootstrap: bootstrap resamples for the percentile CI (0: no CI).
         confidence: CI level.
         rng: generator (or seed) for the bootstrap; required when ``n_bootstrap > 0``.
+        cluster: optional id per round (e.g. the session): the bootstrap then resamples whole clusters, which keeps
+            the correlation between the slots of one session; the point estimate is unchanged.
 
     Returns:
         :class:`OPEEstimate` of the expected reward per round under the target policy.
@@ -303,7 +323,7 @@ def ips(
     n_bootstrap, confidence = check_bootstrap(n_bootstrap, confidence)
     r, _, _, _, w = _prepare(reward, propensity, target, action, position, clip)
     terms = w * r
-    lo, hi = _bootstrap(terms, None, n_bootstrap, confidence, rng)
+    lo, hi = _bootstrap(terms, None, n_bootstrap, confidence, rng, _clusters(cluster, len(r)))
     return OPEEstimate(float(terms.mean()), lo, hi, _method("ips", clip), len(r))
 
 
@@ -318,6 +338,7 @@ def snips(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     rng: np.random.Generator | int | None = None,
+    cluster: ArrayLike | None = None,
 ) -> OPEEstimate:
     """Self-normalised IPS: ``sum_i w_i r_i / sum_i w_i`` (Swaminathan & Joachims 2015).
 
@@ -336,7 +357,7 @@ def snips(
     r, _, _, _, w = _prepare(reward, propensity, target, action, position, clip)
     if not w.sum() > 0:
         raise ValueError("snips is undefined: all importance weights are 0 (the target never takes a logged action)")
-    lo, hi = _bootstrap(w * r, w, n_bootstrap, confidence, rng)
+    lo, hi = _bootstrap(w * r, w, n_bootstrap, confidence, rng, _clusters(cluster, len(r)))
     return OPEEstimate(float(np.sum(w * r) / np.sum(w)), lo, hi, _method("snips", clip), len(r))
 
 
@@ -349,6 +370,7 @@ def dm(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     rng: np.random.Generator | int | None = None,
+    cluster: ArrayLike | None = None,
 ) -> OPEEstimate:
     """Direct method: ``mean_i sum_a pi_e(a|x_i) q_hat(x_i, a)``, the reward model's prediction of the value.
 
@@ -364,6 +386,7 @@ def dm(
         n_bootstrap: bootstrap resamples (0: no CI).
         confidence: CI level.
         rng: generator (or seed) for the bootstrap.
+        cluster: optional id per round (e.g. the session) for a cluster bootstrap, as in :func:`ips`.
 
     Returns:
         :class:`OPEEstimate`.
@@ -383,7 +406,7 @@ def dm(
         v = expected_reward(target, reward_hat, position)
     else:
         v = vector("expected_reward_hat", expected_reward_hat, "sum_a pi_e(a|x_i) q_hat(x_i, a) per round")
-    lo, hi = _bootstrap(v, None, n_bootstrap, confidence, rng)
+    lo, hi = _bootstrap(v, None, n_bootstrap, confidence, rng, _clusters(cluster, len(v)))
     return OPEEstimate(float(v.mean()), lo, hi, "dm", len(v))
 
 
@@ -400,6 +423,7 @@ def dr(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     rng: np.random.Generator | int | None = None,
+    cluster: ArrayLike | None = None,
 ) -> OPEEstimate:
     """Doubly robust: ``mean_i [v_hat_i + w_i (r_i - q_hat(x_i, a_i))]`` (Dudík, Langford & Li 2011).
 
@@ -420,6 +444,7 @@ def dr(
         n_bootstrap: bootstrap resamples (0: no CI).
         confidence: CI level.
         rng: generator (or seed) for the bootstrap.
+        cluster: optional id per round (e.g. the session) for a cluster bootstrap, as in :func:`ips`.
 
     Returns:
         :class:`OPEEstimate`.
@@ -433,7 +458,7 @@ def dr(
     r, _, t_full, _, w = _prepare(reward, propensity, target, action, position, clip)
     q, v = _reward_model(reward_hat, expected_reward_hat, t_full, action, position, len(r))
     terms = v + w * (r - q)
-    lo, hi = _bootstrap(terms, None, n_bootstrap, confidence, rng)
+    lo, hi = _bootstrap(terms, None, n_bootstrap, confidence, rng, _clusters(cluster, len(terms)))
     return OPEEstimate(float(terms.mean()), lo, hi, _method("dr", clip), len(r))
 
 
@@ -455,6 +480,7 @@ def estimate_policy_value(
     confidence: float = 0.95,
     rng: np.random.Generator | int | None = None,
     truth: float | None = None,
+    cluster: ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Run several off-policy estimators on the same logs and tabulate them.
 
@@ -466,6 +492,7 @@ def estimate_policy_value(
         confidence: CI level.
         rng: one generator, used by the methods in turn.
         truth: the true value, if known (the shop): adds ``truth`` and ``error`` (estimate − truth) columns.
+        cluster: optional id per round (e.g. the session) for a cluster bootstrap, as in :func:`ips`.
 
     Returns:
         DataFrame indexed by ``method`` with columns ``value, ci_low, ci_high, n`` (``truth, error``).
@@ -486,7 +513,7 @@ def estimate_policy_value(
     n_bootstrap, confidence = check_bootstrap(n_bootstrap, confidence)
     if n_bootstrap:
         rng = check_rng(rng)
-    common = dict(n_bootstrap=n_bootstrap, confidence=confidence, rng=rng)
+    common = dict(n_bootstrap=n_bootstrap, confidence=confidence, rng=rng, cluster=cluster)
     weighted = dict(action=action, position=position, clip=clip, **common)
     rows = []
     for m in sorted(methods, key=_METHODS.index):
