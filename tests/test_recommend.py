@@ -111,6 +111,27 @@ def test_click_model_validates(world):
         R.fit_click_model(imp, n_items=world.n_items, item_features=np.ones((5, 3)))
     with pytest.raises(ValueError, match="examination"):
         R.fit_click_model(imp, weighting="ips", examination=[1.0, 0.5])
+    with pytest.raises(ValueError, match="lacks column"):
+        R.fit_click_model(imp.drop(columns=C.SHOW_PROBABILITY), weighting="exposure")
+    with pytest.raises(ValueError, match="examination"):
+        R.fit_click_model(imp, weighting="position", examination=[1.0, 0.5])
+    with pytest.raises(ValueError, match="loss"):
+        R.fit_click_model(imp, loss="hinge")
+
+
+def test_click_model_ablations_and_the_bounded_loss_train(world, deterministic_keras):
+    """Position-only and exposure-only weights need only their own column; the squared loss stays bounded."""
+    imp = world.logs().impressions.iloc[:4000]
+    kw = dict(n_users=world.n_users, n_items=world.n_items, dim=4, epochs=2, batch_size=1024, seed=1)
+    position = R.fit_click_model(imp.drop(columns=C.SHOW_PROBABILITY), weighting="position", **kw)
+    exposure = R.fit_click_model(imp, weighting="exposure", **kw)
+    squared = R.fit_click_model(imp, weighting="ips", loss="squared", **kw)
+    assert position.examination is not None and exposure.examination is None
+    assert squared.loss == "squared" and position.loss == "bce"
+    assert min(squared.history["loss"]) >= 0.0  # a squared error cannot go below zero, whatever the labels
+    for m in (position, exposure, squared):
+        s = m.scores()
+        assert s.shape == (world.n_users, world.n_items) and np.isfinite(s).all()
 
 
 def test_click_model_is_identical_across_seeded_runs(world, deterministic_keras):

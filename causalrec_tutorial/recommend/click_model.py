@@ -1,5 +1,5 @@
 r"""A click model learnt from logged impressions, naive or with inverse-propensity weights (position, exposure).
-Book: 05_recommendation_generation.ipynb, sec-gen-click-model, sec-gen-ips
+Book: 05_recommendation_generation.ipynb, sec-gen-click-model, sec-gen-ips; appendix_c_click_ablation.ipynb, sec-ablate
 
 **A click model** (:func:`fit_click_model`, Keras): logit :math:`b + b_u + b_i + \langle p_u, q_i + W x_i\rangle`
 (biased matrix factorisation; :math:`x_i` an optional item text embedding), trained on logged impressions.
@@ -7,7 +7,8 @@ Book: 05_recommendation_generation.ipynb, sec-gen-click-model, sec-gen-ips
 * ``weighting="naive"``: binary cross-entropy on the clicks of the shown items. It learns
   :math:`P(\text{click} \mid \text{shown}) = \bar e\,\rho_{ui}` on the pairs the old recommender liked to show,
   and extrapolates from them to the rest.
-* ``weighting="ips"``: the relevance-estimation loss of Saito et al. (2020, "Rel-MF"), with two propensities.
+* ``weighting="ips"``: the relevance-estimation loss of Saito et al. (2020, "Rel-MF"), with two propensities
+  (``"position"`` and ``"exposure"`` use one each, for ablations).
   *Position*: a click in slot :math:`s` is divided by the examination propensity :math:`\hat e_s` (label
   :math:`y = c / \hat e_s`, so :math:`E[y] = \rho_{ui}`); :math:`\hat e_s` is estimated from the logs by
   :func:`estimate_examination` — the slot order is uniformly random, so the click rate of slot :math:`s` over
@@ -16,7 +17,10 @@ Book: 05_recommendation_generation.ipynb, sec-gen-click-model, sec-gen-ips
   :math:`1 / \pi_{ui}` (``show_probability``), so the shown pairs stand for all pairs. Both inverse propensities
   are **clipped at** ``clip`` (default :data:`DEFAULT_CLIP` = 20): :math:`\min(1/\hat e_s, M)` and
   :math:`\min(1/\pi_{ui}, M)`; the exposure weights are then scaled to mean 1. The loss per row is
-  :math:`w\,[\log(1 + e^{z}) - y z]` (cross-entropy with a soft label, which may exceed 1).
+  :math:`w\,[\log(1 + e^{z}) - y z]` (cross-entropy with a soft label, which may exceed 1: then the loss is unbounded
+below as :math:`z \to \infty`, and a few large labels can drive a score up without limit). ``loss="squared"``
+uses :math:`w\,(y - \sigma(z))^2` instead: also minimised at :math:`\sigma(z) = E[y] = \rho_{ui}`, and bounded
+below by 0.
 
 Early stopping on a validation split *by session* (seeded), ``restore_best_weights``; ``keras.utils.
 set_random_seed(seed)``; with TensorFlow's op determinism on (``crt.setup_notebook``) two runs are identical.
@@ -118,8 +122,8 @@ class ClickModel:
     """A fitted click model: predicted relevance per (user, item).
 
     Attributes:
-        weighting: ``"naive"`` or ``"ips"``.
-        examination: the examination propensities used (``"ips"``; ``None`` for naive).
+        weighting: ``"naive"``, ``"position"``, ``"exposure"`` or ``"ips"`` (both propensities).
+        examination: the examination propensities used (``None`` when no position weights are used).
         clip: the clip of the inverse propensities.
         history: Keras' training history (loss per epoch).
         best_epoch: the epoch whose weights were kept.
@@ -135,6 +139,7 @@ class ClickModel:
     n_users: int
     n_items: int
     _predict: Callable[[np.ndarray, np.ndarray], np.ndarray] = dataclasses.field(repr=False)
+    loss: str = "bce"
 
     def predict(self, users: Any, items: Any) -> np.ndarray:
         """Predicted click probability (naive: when shown in a random slot; ips: when examined) per pair.
@@ -151,6 +156,19 @@ class ClickModel:
         uu = np.repeat(users, self.n_items)
         ii = np.tile(np.arange(self.n_items), len(users))
         return self._predict(uu, ii).reshape(len(users), self.n_items)
+
+
+def _squared_error(keras):
+    ops = keras.ops
+
+    def loss(y_true, logits):
+        y = ops.cast(y_true, logits.dtype)
+        return ops.mean(ops.square(y - ops.sigmoid(logits)), axis=-1)
+
+    return loss
+
+
+_WEIGHTINGS = ("naive", "position", "exposure", "ips")
 
 
 def _soft_label_bce(keras):
@@ -179,16 +197,19 @@ def fit_click_model(
     validation_split: float = 0.1,
     patience: int = 3,
     seed: int = 0,
+    loss: str = "bce",
 ) -> ClickModel:
     """Train a biased matrix-factorisation click model (Keras) on logged impressions, naive or IPS-weighted.
 
     See the module docstring for the model and the weights.
 
     Args:
-        impressions: columns ``user_id, item_id, position, click`` (and ``show_probability`` for ``"ips"``).
+        impressions: columns ``user_id, item_id, position, click`` (and ``show_probability`` for ``"ips"`` and
+            ``"exposure"``).
         n_users: users in the model (default ``max user id + 1``).
         n_items: items in the model (default ``max item id + 1``, or ``len(item_features)``).
-        weighting: ``"naive"`` or ``"ips"``.
+        weighting: ``"naive"``; ``"ips"`` (position and exposure propensities); ``"position"`` or ``"exposure"``
+            (one of the two, for ablations).
         clip: maximum inverse propensity (examination and exposure), >= 1.
         examination: per-slot examination propensities; default :func:`estimate_examination` of ``impressions``.
         item_features: optional ``(n_items, d)`` item text embeddings, projected into the item factors (so items
@@ -199,6 +220,7 @@ def fit_click_model(
         validation_split: share of sessions held out for early stopping (0 for none).
         patience: early-stopping patience in epochs.
         seed: seed for the split, the initial weights and the shuffling.
+        loss: ``"bce"`` (soft-label cross-entropy, Rel-MF) or ``"squared"`` (bounded below; see the module).
 
     Returns:
         :class:`ClickModel`.
@@ -209,9 +231,12 @@ def fit_click_model(
 
     Book: 05_recommendation_generation.ipynb, sec-gen-click-model
     """
-    if weighting not in ("naive", "ips"):
-        raise ValueError(f"weighting must be 'naive' or 'ips', got {weighting!r}")
-    cols = [C.USER, C.ITEM, C.POSITION, C.CLICK] + ([C.SHOW_PROBABILITY] if weighting == "ips" else [])
+    if weighting not in _WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {_WEIGHTINGS}, got {weighting!r}")
+    if loss not in ("bce", "squared"):
+        raise ValueError(f"loss must be 'bce' or 'squared', got {loss!r}")
+    uses_position, uses_exposure = weighting in ("position", "ips"), weighting in ("exposure", "ips")
+    cols = [C.USER, C.ITEM, C.POSITION, C.CLICK] + ([C.SHOW_PROBABILITY] if uses_exposure else [])
     check_columns(impressions, "impressions", cols)
     clip = check_clip(clip, minimum=1)
     validation_split = check_number("validation_split", validation_split, 0.0, 1.0, high_open=True,
@@ -239,9 +264,8 @@ def fit_click_model(
     check_range(f"impressions.{C.CLICK}", click, 0.0, 1.0, False, "clicks, 0 or 1")
     pos = id_array(f"impressions.{C.POSITION}", impressions[C.POSITION], None, "slot")
     exam = None
-    if weighting == "naive":
-        y, w = click, np.ones(len(click))
-    else:
+    y, w = click, np.ones(len(click))
+    if uses_position:
         if examination is None:
             exam = estimate_examination(impressions)
         else:
@@ -251,10 +275,11 @@ def fit_click_model(
                                  f"got shape {exam.shape}")
             check_finite("examination", exam, "one examination propensity per slot")
             check_range("examination", exam, 0.0, np.inf, True, "one examination propensity per slot, > 0")
+        y = click * ips_weights(exam, clip)[pos]
+    if uses_exposure:
         show = float_array(f"impressions.{C.SHOW_PROBABILITY}", impressions[C.SHOW_PROBABILITY],
                            "the logged probability that the item was shown")
         check_finite(f"impressions.{C.SHOW_PROBABILITY}", show, "the logged show probability")
-        y = click * ips_weights(exam, clip)[pos]
         w = ips_weights(show, clip)
         w = w / w.mean()
 
@@ -290,7 +315,8 @@ def fit_click_model(
     logit = out(dot + BU(u_in) + BI(i_in))
     model = keras.Model([u_in, i_in], keras.ops.squeeze(logit, -1))
     # no XLA: compiling a small model costs more than it saves on a CPU
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_soft_label_bce(keras), jit_compile=False)
+    objective = _soft_label_bce(keras) if loss == "bce" else _squared_error(keras)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=objective, jit_compile=False)
     # Adam's slots now, not inside the first traced step: a tf.function that creates variables is traced twice.
     model.optimizer.build(model.trainable_variables)
 
@@ -322,6 +348,6 @@ def fit_click_model(
         return 1.0 / (1.0 + np.exp(-z))
 
     return ClickModel(weighting=weighting, examination=exam, clip=clip, history=hist, best_epoch=best,
-                      n_users=n_users, n_items=n_items, _predict=predict)
+                      n_users=n_users, n_items=n_items, _predict=predict, loss=loss)
 
 
