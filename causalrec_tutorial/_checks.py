@@ -328,3 +328,27 @@ def check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
     if w.sum() <= 0:
         raise ValueError(f"{name} sum to zero: at least one event must count")
     return w
+
+
+def cluster_codes(cluster: Any, n: int, *, name: str = "cluster", minimum: int = 2) -> np.ndarray | None:
+    """Cluster ids (e.g. sessions), one per unit, as integer codes ``0 .. g-1``; ``None`` passes through.
+
+    Raises ``ValueError`` for a wrong length, missing ids (NaN or ``None``) or fewer than ``minimum`` clusters (a
+    clustered standard error from one cluster is zero, not an answer).
+    """
+    if cluster is None:
+        return None
+    ids = np.asarray(cluster)
+    if ids.shape != (n,):
+        raise ValueError(f"{name} must hold one id per unit ({n}), got shape {ids.shape}")
+    missing = pd.isna(ids) if ids.dtype.kind in "fO" else np.zeros(n, dtype=bool)
+    if np.any(missing) or (ids.dtype.kind == "f" and not np.isfinite(ids).all()):
+        raise ValueError(f"{name} has missing (NaN or None) or infinite ids: every unit needs a cluster, e.g. its "
+                         "session")
+    try:
+        codes = np.unique(ids, return_inverse=True)[1].ravel()
+    except TypeError as err:
+        raise ValueError(f"{name} ids must be of one comparable type (all numbers or all strings)") from err
+    if codes.max(initial=-1) + 1 < minimum:
+        raise ValueError(f"{name} must name at least {minimum} clusters, got {codes.max(initial=-1) + 1}")
+    return codes

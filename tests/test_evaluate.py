@@ -667,8 +667,18 @@ def test_cluster_bootstrap_widens_the_interval_of_correlated_rounds_and_keeps_th
     assert 1.4 < width_session / width_round < 2.3
     snips_s = E.snips(reward, p, target, n_bootstrap=400, rng=1, cluster=session)
     assert snips_s.ci_high - snips_s.ci_low > 1.4 * width_round
-    table = E.estimate_policy_value(reward, p, target, methods=["ips"], n_bootstrap=400, rng=1, cluster=session)
-    assert table.loc["ips", "ci_low"] == by_session.ci_low
+    table = E.estimate_policy_value(reward, p, target, np.zeros(len(reward)), np.zeros(len(reward)), n_bootstrap=400,
+                                    rng=1, cluster=session)
+    for m in ("ips", "dr"):  # a zero reward model makes DR equal to IPS; each draws its own resamples
+        assert table.loc[m, "value"] == pytest.approx(by_session.value)
+        assert table.loc[m, "ci_high"] - table.loc[m, "ci_low"] == pytest.approx(width_session, rel=0.15)
+    v = np.repeat(rng.random(n_sessions), k)  # a session-level prediction: DM's rounds are perfectly correlated
+    dm_round, dm_session = E.dm(v, n_bootstrap=400, rng=1), E.dm(v, n_bootstrap=400, rng=1, cluster=session)
+    assert (dm_session.ci_high - dm_session.ci_low) > 1.8 * (dm_round.ci_high - dm_round.ci_low)
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        E.ips(reward, p, target, n_bootstrap=10, rng=1, cluster=np.zeros(len(reward)))
+    with pytest.raises(ValueError, match="missing"):
+        E.ips(reward, p, target, n_bootstrap=10, rng=1, cluster=np.r_[[None], session[1:]].astype(object))
     with pytest.raises(ValueError, match="cluster"):
         E.ips(reward, p, target, n_bootstrap=10, rng=1, cluster=session[:-1])
     with pytest.raises(ValueError, match="cluster"):

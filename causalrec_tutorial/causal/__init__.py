@@ -93,6 +93,7 @@ from .graphs import (
     text_confounder_dag,
 )
 from .instrument import (
+    first_stage_f,
     simulate_encouragement,
     wald_estimate,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "estimate_dowhy",
     "estimate_regression_att",
     "estimate_text_adjusted",
+    "first_stage_f",
     "fitted_propensity",
     "is_backdoor_adjustment",
     "list_effect_per_session",

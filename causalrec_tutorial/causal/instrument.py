@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from .. import columns as C
-from .._checks import check_int, check_number, float_array
-from .effects import EffectEstimate, _z
+from .._checks import check_int, check_number, cluster_codes, float_array
+from .effects import EffectEstimate, _z, att_weighted
 
-__all__ = ["simulate_encouragement", "wald_estimate"]
+__all__ = ["first_stage_f", "simulate_encouragement", "wald_estimate"]
 
 
 def simulate_encouragement(world, rng: np.random.Generator, n_sessions: int = 20_000, *, n_promoted: int = 40,
@@ -40,8 +40,10 @@ def simulate_encouragement(world, rng: np.random.Generator, n_sessions: int = 20
     For every (session, promoted item) pair, the item is shown with the logging policy's exact inclusion probability
     ``π`` (``Z = 0``) or with the boosted ``π' = boost·π / (1 - π + boost·π)`` (``Z = 1``: the odds times ``boost``),
     and bought with probability ``p_without + shown · τ``, ``τ`` the true effect of being shown
-    (:meth:`~causalrec_tutorial.world.ShopWorld.shown_effect`). Pairs are drawn independently (a pair-level
-    simplification of the shop's list draws; sessions share users).
+    (:meth:`~causalrec_tutorial.world.ShopWorld.shown_effect`). Pairs are drawn independently: a pair-level
+    simplification of the shop's list draws, in which the promotion *adds* impressions (an encouraged session shows
+    ``truth["extra_shown_per_session"]`` more promoted items, beyond the k slots) instead of displacing other items,
+    so the slot examination and each pair's effect stay those of the logging design. Shuffled slots only.
 
     Args:
         world: a ShopWorld (without substitution: pairs must not interfere).
@@ -54,22 +56,29 @@ def simulate_encouragement(world, rng: np.random.Generator, n_sessions: int = 20
     Returns:
         ``(data, truth)``: one row per (session, promoted item) with ``session_id, user_id, item_id, encouraged,
         shown, purchase`` and the observed columns ``log_popularity, interest_match``; ``truth`` holds ``late`` (the
-        complier-weighted effect the Wald ratio targets), ``att`` (the mean effect over shown pairs) and
-        ``first_stage`` (the true rise in the share shown).
+        complier-weighted effect the Wald ratio targets), ``att_pooled`` (the mean effect over the shown pairs of
+        both arms, what a shown/not-shown comparison of the pooled data aims at), ``first_stage`` (the true rise in
+        the share shown) and ``extra_shown_per_session`` (how many more promoted items an encouraged session shows).
 
     Raises:
-        ValueError: for a bad ``rng``, sizes, ``boost <= 1`` or a world with substitution on.
+        ValueError: for a bad ``rng`` or ``world``, sizes, ``boost <= 1``, or a world with substitution or ranked
+            slots.
 
     Book: 04_causal_graphs.ipynb, sec-causal-iv
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    n_sessions = check_int("n_sessions", n_sessions, 10)
+    if not hasattr(world, "logging_probabilities") or not hasattr(world, "shown_effect"):
+        raise ValueError(f"world must be a ShopWorld, got {type(world).__name__}")
     n_items = world.n_available(period)
     n_promoted = check_int("n_promoted", n_promoted, 1, n_items)
     boost = check_number("boost", boost, 1.0, low_open=True, what="the factor on the odds of being shown")
+    n_sessions = check_int("n_sessions", n_sessions, 10, 2_000_000)
     if world.params.substitution:
         raise ValueError("simulate_encouragement needs pairs that do not interfere: switch substitution off")
+    if world.params.logging_order != "shuffled":
+        raise ValueError("simulate_encouragement needs shuffled slots: with ranked slots a boost would also move the "
+                         "promoted items up the list, changing their effect, and the exclusion restriction fails")
     promoted = np.sort(rng.choice(n_items, n_promoted, replace=False))
     users = rng.choice(world.n_users, size=n_sessions, p=world.session_weights)
     z = rng.random(n_sessions) < 0.5
@@ -94,9 +103,11 @@ def simulate_encouragement(world, rng: np.random.Generator, n_sessions: int = 20
     })
     w = np.asarray(world.session_weights)[:, None]  # the population of sessions, exactly
     lift = w * (pi1 - pi)
+    pooled = w * (pi + pi1) / 2  # the two arms together, as a comparison of all shown with all not-shown pairs sees them
     truth = {"late": float((lift * tau).sum() / lift.sum()),
-             "att": float((w * pi * tau).sum() / (w * pi).sum()),
-             "first_stage": float(lift.sum() / (w.sum() * n_promoted))}
+             "att_pooled": float((pooled * tau).sum() / pooled.sum()),
+             "first_stage": float(lift.sum() / (w.sum() * n_promoted)),
+             "extra_shown_per_session": float(lift.sum() / w.sum())}
     return data, truth
 
 
@@ -142,12 +153,33 @@ def wald_estimate(y, d, z, cluster=None, *, confidence: float = 0.95,
     theta = dy / dd
     centred = np.where(z, ((y - y[z].mean()) - theta * (d - d[z].mean())) / n1,
                        -((y - y[~z].mean()) - theta * (d - d[~z].mean())) / n0) / dd
-    if cluster is not None:
-        cluster = np.asarray(cluster)
-        if cluster.shape != y.shape:
-            raise ValueError("cluster must have the same length as y")
-        centred = np.bincount(np.unique(cluster, return_inverse=True)[1].ravel(), weights=centred)
+    codes = cluster_codes(cluster, len(y))
+    if codes is not None:
+        for arm in (z, ~z):
+            if len(np.unique(codes[arm])) < 2:
+                raise ValueError("each arm of the instrument needs at least 2 clusters for a clustered interval")
+        centred = np.bincount(codes, weights=centred)
+    elif min(n1, n0) < 2:
+        raise ValueError("each arm of the instrument needs at least 2 units for an interval")
     g = len(centred)
     se = float(np.sqrt(np.sum(centred**2) * g / max(g - 1, 1)))
     q = _z(confidence)
     return EffectEstimate(float(theta), float(theta - q * se), float(theta + q * se), method)
+
+
+def first_stage_f(d, z, cluster=None) -> float:
+    """The first stage's strength: ``(difference in mean treatment between the arms / its standard error)²``.
+
+    With one binary instrument this is the first-stage F statistic. Below about 10 the instrument is *weak*: the
+    Wald ratio's distribution is then far from normal and its delta-method interval unreliable (an Anderson-Rubin
+    interval is the usual remedy); above it, a wide interval means an imprecise, not a weak, instrument.
+
+    Raises:
+        ValueError: as :func:`wald_estimate`.
+
+    Book: 04_causal_graphs.ipynb, sec-causal-iv
+    """
+    d = float_array("d", d, "the treatment each unit received")
+    est = att_weighted(d, z, np.ones(len(d)), cluster_codes(cluster, len(d)))
+    se = (est.ci_high - est.ci_low) / (2 * _z(0.95))
+    return float((est.value / se) ** 2) if se > 0 else float("inf")

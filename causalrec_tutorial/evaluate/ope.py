@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import special
 
 from .._checks import (
+    cluster_codes,
     check_bootstrap,
     check_clip,
     check_finite,
@@ -131,14 +132,7 @@ class OPEEstimate:
 
 def _clusters(cluster: Any, n: int) -> np.ndarray | None:
     """Cluster ids (e.g. sessions) as integer codes ``0 .. g-1``, or ``None``."""
-    if cluster is None:
-        return None
-    ids = np.asarray(cluster)
-    if ids.shape != (n,):
-        raise ValueError(f"cluster must hold one id per logged round ({n}), got shape {ids.shape}")
-    if ids.dtype.kind == "f" and not np.isfinite(ids).all():
-        raise ValueError("cluster has NaN or infinite ids: every round needs a cluster (e.g. its session)")
-    return np.unique(ids, return_inverse=True)[1].ravel()
+    return cluster_codes(cluster, n)
 
 
 def _bootstrap(
