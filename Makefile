@@ -11,7 +11,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX_DIR := data/vendor/mathjax
 MATHJAX := $(MATHJAX_DIR)/es5/tex-chtml.js
 
-.PHONY: book setup install assets mathjax test check smoke bench lab clean
+.PHONY: book setup install assets mathjax test check smoke bench lab student clean
 
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -65,6 +65,12 @@ bench: install
 
 lab: install
 	$(BIN)/jupyter lab book/
+
+# The student edition for JupyterLab: the chapters with their numbers, citations and cross-references written out,
+# no MyST markup, solutions moved to student/solutions/ (git-ignored; rebuilt from the executed chapters in book/).
+student: install
+	$(PY) -m causalrec_tutorial.student
+	@echo "Open it with: $(BIN)/jupyter lab student/"
 
 clean:
 	rm -rf _build
