@@ -106,9 +106,11 @@ def cases():
                                                                                 "clip": [0.5, NAN, "x"]}),
         "recommend.estimate_examination": (R.estimate_examination, dict(impressions=_impressions()),
                                            {"impressions": [None, "abc", pd.DataFrame()], "k": [0, NAN, "x", 1]}),
-        "recommend.text_quality_tier": (R.text_quality_tier, dict(text="well made"), {"text": [None, 3, ["a"]]}),
+        "recommend.claim_lexicon": (R.claim_lexicon, dict(items=world().items),
+                                    {"items": [None, "abc", pd.DataFrame(), pd.DataFrame({"title": ["x"]})],
+                                     "max_categories": [0, NAN, "x"]}),
         "recommend.check_faithfulness": (R.check_faithfulness, dict(pitch="A pan.", item_text="A pan. Steel."),
-                                         {"pitch": [None, 3], "item_text": [None, 3]}),
+                                         {"pitch": [None, 3], "item_text": [None, 3], "lexicon": ["abc", {}]}),
         "recommend.template_pitch": (R.template_pitch, dict(item=world().items.iloc[0]), {"item": [None, "abc", {}]}),
         "recommend.position_effect": (R.position_effect, dict(trials=pd.DataFrame({
             "case": [0, 0, 1, 1, 2, 2], "position": [0, 1, 0, 1, 0, 1], "chosen": [1, 0, 0, 1, 1, 0]}),

@@ -168,11 +168,11 @@ PRE_SPLIT = {
         sample_size_for_mean slot_distribution slot_probability snips
     """.split(),
     "recommend": """
-        ClickModel DEFAULT_CLIP FaithfulnessVerdict LMRanking PairFeatures SHOP_PITCH SHOP_RANK_CANDIDATES
-        check_faithfulness choices_from_order_scores estimate_examination estimate_uplift estimate_uplifts
+        ClaimLexicon ClickModel DEFAULT_CLIP FaithfulnessVerdict LMRanking PairFeatures SHOP_PITCH SHOP_RANK_CANDIDATES
+        check_faithfulness choices_from_order_scores claim_lexicon estimate_examination estimate_uplift estimate_uplifts
         fit_click_model ips_weights item_fact_text lm_order_scores lm_position_experiment lm_rank
         position_effect position_effect_reduction recommend_pitch rerank rerank_by_uplift retrieve_candidates
-        shop_pair_features template_pitch text_quality_tier top_k write_pitch
+        shop_pair_features template_pitch top_k write_pitch
     """.split(),
     "interest": """
         EVENT_WEIGHTS MultiInterest SHOP_INTEREST_SUMMARY SequenceModel category_profile clean_title

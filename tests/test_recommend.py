@@ -360,36 +360,62 @@ def test_order_scores_form_a_latin_square_and_averaging_removes_position_bias():
 
 
 def test_faithfulness_check_on_the_labelled_set():
+    """Every corrupted claim is caught; the faithful pitches that are flagged use a word their item's text lacks (a
+    synonym or a quality word of the same tier: the check is strict by design, and says so)."""
     records = json.loads(PITCHES.read_text())
     assert len(records) >= 30
     kinds = {r["corruption"] for r in records if r["label"] == "unsupported"}
     assert {"wrong_price", "invented_feature", "wrong_material", "wrong_quality"} <= kinds
-    caught = missed = alarms = clean = 0
+    lexicon = R.claim_lexicon(ShopWorld(seed=1, n_users=50, n_items=60, n_cold_items=0, n_sessions=100).items)
+    caught = missed = 0
     for r in records:
-        v = R.check_faithfulness(r["pitch"], r["item_text"], interests=r["interests"])
+        v = R.check_faithfulness(r["pitch"], r["item_text"], interests=r["interests"], lexicon=lexicon)
         if r["label"] == "unsupported":
             words = re.findall(r"[\w.-]+", r["claim"].lower().replace("$", ""))
             hit = any(w in u for w in words for u in v.unsupported)
             caught, missed = caught + hit, missed + (not hit)
         else:
-            alarms, clean = alarms + (not v.supported), clean + v.supported
+            for u in v.unsupported:
+                word = u.split(": ", 1)[1]
+                assert word not in r["item_text"].lower(), (word, r["item_text"])
     assert caught / (caught + missed) >= 0.9
-    assert alarms / (alarms + clean) <= 0.1
+
+
+def test_claim_lexicon_is_learned_from_the_catalogue(world):
+    items = world.items
+    lexicon = R.claim_lexicon(items)
+    assert lexicon.n_items == len(items) and lexicon.max_categories == 2
+    # a specific word is used by at most two categories of the catalogue; a word every category uses is not a claim
+    by_cat = items.groupby(C.CATEGORY)[C.DESCRIPTION].apply(lambda d: " ".join(d).lower())
+    widely = [w for w in ("perfect", "everyday") if sum(w in t for t in by_cat) > 2]
+    assert all(w not in lexicon.specific for w in widely)
+    assert {"trim", "reflective"} <= lexicon.stems
+    # a different catalogue gives a different lexicon: nothing is read from the simulator
+    other = pd.DataFrame({C.TITLE: ["Zork Widget"], C.DESCRIPTION: ["A gleaming widget."], C.CATEGORY: ["toys"]})
+    small = R.claim_lexicon(other)
+    assert {"zork", "widget", "gleam"} <= small.specific and "trim" not in small.specific
 
 
 def test_faithfulness_by_hand(world):
     item = world.items.iloc[2]  # "Luzel Plus Pacer Running Shoes", tier 3, $143.99, reflective trim
-    assert R.check_faithfulness(R.template_pitch(item, "running"), item, "running").supported
-    ok = R.check_faithfulness("Well-made trainers with reflective trim for $143.99.", item)
-    assert ok.supported and "product: trainers" in ok.claims
-    bad = R.check_faithfulness("Shoddy leather trainers for $99.", item)
-    assert set(bad.unsupported) == {"quality: shoddy", "feature: leather", "number: 99"}
-    # overstating by one tier is tolerated: praise needs a praised item
-    assert R.check_faithfulness("Luxury trainers.", item).supported
+    lexicon = R.claim_lexicon(world.items)
+    assert R.check_faithfulness(R.template_pitch(item, "running"), item, "running", lexicon=lexicon).supported
+    ok = R.check_faithfulness("Pacer running shoes with reflective trim for $143.99.", item, lexicon=lexicon)
+    assert ok.supported and "word: reflective" in ok.claims and "number: 143.99" in ok.claims
+    bad = R.check_faithfulness("Shoddy leather trainers for $99.", item, lexicon=lexicon)
+    assert set(bad.unsupported) == {"word: shoddy", "word: leather", "word: trainers", "number: 99"}
+    # strict: a synonym of the product, or another word of the same quality, is unsupported
+    assert not R.check_faithfulness("Sturdy trainers.", item, lexicon=lexicon).supported
+    # without a lexicon only numbers and the general list are read: the catalogue's own words are not claims
+    assert R.check_faithfulness("Trainers with grippy lugs.", item).supported
+    assert not R.check_faithfulness("Trainers with grippy lugs.", item, lexicon=lexicon).supported
     # words about the user's interests are not claims about the item
-    assert R.check_faithfulness("For your yoga habit: well-made race flats.", item, interests="yoga").supported
+    assert R.check_faithfulness("For your yoga habit: Pacer running shoes.", item, interests="yoga",
+                                lexicon=lexicon).supported
     with pytest.raises(ValueError, match="pitch"):
         R.check_faithfulness("  ", item)
+    with pytest.raises(TypeError, match="lexicon"):
+        R.check_faithfulness("A shoe.", item, lexicon={"shoe"})
     with pytest.raises(ValueError, match="title"):
         R.item_fact_text({"description": "x"})
 
@@ -405,14 +431,14 @@ class _FakeWriter:
 
 def test_write_pitch_and_fallback(world):
     item = world.items.iloc[2]
-    good = _FakeWriter("Well-made race flats with reflective trim, for $143.99.")
+    good = _FakeWriter("Excellent race flats with reflective trim, for $143.99.")
     text, verdict, fallback = R.recommend_pitch(good, "running", item)
     assert text == good.text and verdict.supported and not fallback
     assert good.prompts[0].endswith(f"Product: {item[C.TITLE]}\nFacts: running; $143.99; "
                                     + " ".join(re.split(r"(?<=[.!?])\s+", item[C.DESCRIPTION])[:2])
                                     + "\nSentence:")
     bad = _FakeWriter("Waterproof titanium race flats for $20.")
-    text, verdict, fallback = R.recommend_pitch(bad, "running", item)
+    text, verdict, fallback = R.recommend_pitch(bad, "running", item, lexicon=R.claim_lexicon(world.items))
     assert fallback and text == R.template_pitch(item, "running") and not verdict.supported
     with pytest.raises(ValueError, match="interests"):
         R.write_pitch(good, "", item)

@@ -6,9 +6,10 @@ stage is one module (its docstring has the details and the formulas):
 1. :mod:`.retrieval` — candidate retrieval by interest vectors, top-k, and re-ranking of candidate lists;
 2. :mod:`.click_model` — a Keras click model, naive or with inverse-propensity weights (position and exposure);
 3. :mod:`.uplift` — pair features and T-, X- and DR-learners of the uplift of showing an item, so that the list
-   holds the items whose purchase it *causes*; :mod:`.text_quality` reads the quality a text states;
+   holds the items whose purchase it *causes*;
 4. :mod:`.lm_ranking` — the language model as a ranker, and randomised experiments on its position bias;
-5. :mod:`.pitches` — one grounded sentence per recommendation, and a check that every claim is in the item's facts.
+5. :mod:`.pitches` — one grounded sentence per recommendation, and a check that every claim is in the item's facts
+   (its claim words learned from the catalogue, never read from the simulator).
 
 Book: 05_recommendation_generation.ipynb, sec-generation
 """
@@ -34,8 +35,10 @@ from .lm_ranking import (
 )
 from .pitches import (
     SHOP_PITCH,
+    ClaimLexicon,
     FaithfulnessVerdict,
     check_faithfulness,
+    claim_lexicon,
     item_fact_text,
     recommend_pitch,
     template_pitch,
@@ -47,9 +50,6 @@ from .retrieval import (
     retrieve_candidates,
     top_k,
 )
-from .text_quality import (
-    text_quality_tier,
-)
 from .uplift import (
     PairFeatures,
     estimate_uplift,
@@ -59,6 +59,7 @@ from .uplift import (
 )
 
 __all__ = [
+    "ClaimLexicon",
     "ClickModel",
     "DEFAULT_CLIP",
     "FaithfulnessVerdict",
@@ -68,6 +69,7 @@ __all__ = [
     "SHOP_RANK_CANDIDATES",
     "check_faithfulness",
     "choices_from_order_scores",
+    "claim_lexicon",
     "estimate_examination",
     "estimate_uplift",
     "estimate_uplifts",
@@ -86,7 +88,6 @@ __all__ = [
     "retrieve_candidates",
     "shop_pair_features",
     "template_pitch",
-    "text_quality_tier",
     "top_k",
     "write_pitch",
 ]

@@ -15,12 +15,86 @@ import json
 import pathlib
 import re
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 
 from causalrec_tutorial import recommend as R
 from causalrec_tutorial import world as W
+from causalrec_tutorial.world.catalogue import _CATEGORY_LIST
 
 OUT = pathlib.Path(__file__).with_name("pitches.json")
+
+
+# The tier a text states, read with the shop's own vocabulary: test data may read the world (only methods may not).
+# This is the package's former ``text_quality`` module, kept here so that the stored set can be rewritten as it was.
+def _world_vocab():
+    """The shop's own wording (quality tiers, product groups, features), from :func:`.world.text_vocabulary`."""
+    from causalrec_tutorial.world import text_vocabulary
+
+    return text_vocabulary()
+
+
+def _quality_lexicon() -> dict[str, int]:
+    """Quality phrase → tier 0 (very low) .. 4 (very high): the shop's tier words plus common synonyms."""
+    W = _world_vocab()
+    lex: dict[str, int] = {}
+    for tier, words in enumerate(W.quality_adjectives):
+        for word in words:
+            lex[word.lower()] = tier
+    for tier, words in enumerate(W.title_lines):
+        for word in words:
+            if word.lower() not in ("value", "select", "basic", "plus", "essentials"):  # ordinary words too
+                lex[word.lower()] = tier
+    extra = {
+        0: ["flimsy", "poorly made", "poor quality", "low quality", "low-quality", "fall apart", "disappointing",
+            "sloppy", "clumsy", "stale", "bland", "fragile"],
+        1: ["no frills", "inexpensive", "serviceable", "plain", "unremarkable", "bargain"],
+        2: ["decent", "dependable", "reliable", "solid", "middle-of-the-range", "middle-of-the-road"],
+        3: ["well made", "well-crafted", "well crafted", "durable", "sturdy", "robust", "long-lasting",
+            "long lasting", "high quality", "well written", "carefully edited", "high-grade", "great quality"],
+        4: ["luxurious", "superb", "top-notch", "high-end", "outstanding", "award-winning", "masterpiece",
+            "finest", "world-class", "best-in-class", "best in class", "built to last", "craftsmanship",
+            "top-grade", "small-batch", "unforgettable"],
+    }
+    for tier, words in extra.items():
+        for word in words:
+            lex.setdefault(word, tier)
+    lex.pop("everyday", None)  # "everyday use" appears in descriptions of every tier
+    lex.pop("budget", None)  # "on a tight budget" appears in descriptions of every tier
+    return lex
+
+
+def _find_phrases(text: str, phrases: Mapping[str, Any] | Sequence[str]) -> list[tuple[int, str]]:
+    """Non-overlapping occurrences (start, phrase) of the phrases in ``text`` (lower case, word boundaries,
+    longest first)."""
+    low = text.lower()
+    taken = np.zeros(len(low) + 1, dtype=bool)
+    found = []
+    for ph in sorted(phrases, key=len, reverse=True):
+        for m in re.finditer(r"(?<![\w-])" + re.escape(ph) + r"(?![\w-])", low):
+            if not taken[m.start():m.end()].any():
+                taken[m.start():m.end()] = True
+                found.append((m.start(), ph))
+    return sorted(found)
+
+
+def text_quality_tier(text: str) -> float:
+    """The quality tier (0 very low .. 4 very high) a text states: the most frequent tier among its quality words
+    (ties: their mean); ``nan`` if it has none.
+
+    Book: 05_recommendation_generation.ipynb, sec-gen-faithfulness
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    lex = _quality_lexicon()
+    tiers = [lex[p] for _, p in _find_phrases(text, lex)]
+    if not tiers:
+        return float("nan")
+    counts = np.bincount(tiers, minlength=5)
+    return float(np.mean(np.flatnonzero(counts == counts.max())))
+
 QUALITY_BY_TIER = {
     0: ["shoddy", "flimsy", "cheap"],
     1: ["no-frills", "basic", "entry-level"],
@@ -53,14 +127,14 @@ def product_group(cat, title, description):
 
 def main():
     world = W.ShopWorld(seed=1, n_users=50, n_items=60, n_cold_items=0, n_sessions=100)
-    cats = {c.name: c for c in W._CATEGORY_LIST}
+    cats = {c.name: c for c in _CATEGORY_LIST}
     rng = np.random.default_rng(2024)
     records = []
     items = world.items.iloc[:20]
     for j, (_, item) in enumerate(items.iterrows()):
         cat = cats[item["category"]]
         text = R.item_fact_text(item)
-        tier = int(round(R.text_quality_tier(text)))
+        tier = int(round(text_quality_tier(text)))
         group = product_group(cat, item["title"], item["description"])
         features = [f for f in cat.features if f in item["description"]]
         feature = features[0] if features else "a look you will like"
