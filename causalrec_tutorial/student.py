@@ -109,6 +109,19 @@ def _notebook_title(nb: dict) -> str:
     return ""
 
 
+def _title_after(lines: list[str]) -> str:
+    """What a label names: the next heading of its cell, else the bold phrase its paragraph opens with, else its first
+    words."""
+    heading = next((re.sub(r"^#+\s*", "", line).strip() for line in lines if line.startswith("#")), "")
+    if heading:
+        return heading
+    first = next((line.strip() for line in lines if line.strip()), "")
+    bold = re.match(r"^\*\*(.+?)\*\*", first)
+    if bold:
+        return bold.group(1).strip(" .:")
+    return " ".join(first.split()[:6]).strip(" .:,") or "this section"
+
+
 def labels(notebooks: dict[str, dict]) -> dict[str, tuple[str, str]]:
     """Label -> (notebook name, title): ``(label)=`` lines take the next heading; exercises their title."""
     found: dict[str, tuple[str, str]] = {}
@@ -120,8 +133,7 @@ def labels(notebooks: dict[str, dict]) -> dict[str, tuple[str, str]]:
             for i, line in enumerate(lines):
                 m = re.match(r"^\(([A-Za-z0-9_-]+)\)=\s*$", line)
                 if m:
-                    heading = next((re.sub(r"^#+\s*", "", l).strip() for l in lines[i + 1:] if l.startswith("#")), "")
-                    found[m.group(1)] = (name, heading)
+                    found[m.group(1)] = (name, _title_after(lines[i + 1:]))
                 m = _FENCE.match(line)
                 if m and m.group("name") == "exercise":
                     for opt in lines[i + 1:i + 4]:
