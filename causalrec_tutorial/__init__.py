@@ -20,6 +20,7 @@ _SUBMODULES = {
     "causal",
     "data",
     "evaluate",
+    "exercises",
     "interest",
     "lm",
     "plotting",

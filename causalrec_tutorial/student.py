@@ -1,5 +1,5 @@
 """``python -m causalrec_tutorial.student``: the student edition of the chapters, for JupyterLab.
-Book: README.md, "Teaching a workshop".
+Book: instructor_guide.md, sec-instructor-student; README.md, "Teaching a workshop".
 
 The chapters are written in MyST for Jupyter Book. Opened in JupyterLab they show their markup raw: labels such as
 ``(sec-eval)=``, citation and cross-reference roles, and every number of the prose as a ``{glue:text}`` role, while
@@ -11,7 +11,7 @@ each exercise's solution sits in plain view under it. This module writes ``stude
   chapters become their titles (a link when they are in another notebook); labels are removed;
 - exercises become headed paragraphs and admonitions quoted paragraphs; each solution, with the code cells that
   belong to it, moves to ``student/solutions/NN_name.ipynb`` (outputs kept there, to compare with), and the chapter
-  keeps an empty code cell under the exercise;
+  keeps an empty code cell under the exercise, and a call of its check (:mod:`.exercises`) where it has one;
 - outputs are cleared except figures; code cells are otherwise the book's, so the notebook runs top to bottom.
 
 A solution's code cells are the ``hide-cell`` code cells that directly follow the markdown cell holding its
@@ -32,11 +32,11 @@ import sys
 from collections.abc import Iterable
 
 from . import config
+from .exercises import CHECKS, glue_values
 
 __all__ = ["StudentEdition", "bib_citations", "convert_markdown", "glue_values", "labels", "main",
            "raw_myst", "solution_dependencies", "write_student_edition"]
 
-GLUE_MIME = "application/papermill.record/text/plain"
 _FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z:-]+)\}[ \t]*(?P<arg>.*)$")
 _ROLE = re.compile(r"\{(?P<role>glue:text|cite:p|cite:t|ref|doc|numref)\}`(?P<body>[^`]*)`")
 #: What may not survive into a student notebook: any MyST role, a label line, a directive fence.
@@ -50,25 +50,6 @@ class StudentEdition(dict):
 def _cells_source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
-
-
-def glue_values(nb: dict) -> dict[str, object]:
-    """The values a notebook glued, read from its stored outputs (``ast.literal_eval`` of the text form)."""
-    values: dict[str, object] = {}
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name is None:
-                continue
-            text = out.get("data", {}).get(GLUE_MIME)
-            if text is None:
-                continue
-            text = "".join(text) if isinstance(text, list) else text
-            try:
-                values[name] = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                values[name] = text
-    return values
 
 
 def _format_glue(body: str, values: dict[str, object], where: str) -> str:
@@ -335,6 +316,10 @@ def _student_notebook(name: str, nb: dict, **context) -> tuple[dict, dict | None
                     sol_cells.append(_code_cell(_cells_source(code), f"sol-{label}-{k}", code.get("outputs", [])))
                 if attached:
                     cells.append(_code_cell("# your code here\n", f"try-{label}"))
+            for label in re.findall(r"^:label:\s*(\S+)", _cells_source(cell), re.M):
+                if label in CHECKS:
+                    call = f'crt.exercises.check("{label}", ...)  # replace ... with {CHECKS[label].ask}\n'
+                    cells.append(_code_cell(call, f"check-{label}"))
         elif cell["cell_type"] == "code":
             new = _code_cell(_cells_source(cell), cell.get("id", f"code-{n}"), _figures_only(cell.get("outputs", [])))
             new["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in ("tags",)}

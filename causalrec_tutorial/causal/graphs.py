@@ -113,8 +113,13 @@ def text_confounder_dag() -> nx.DiGraph:
 
     Book: 04_causal_graphs.ipynb, sec-causal-text
     """
-    return _dag([(QUALITY, ITEM_TEXT), (QUALITY, POPULARITY), (QUALITY, EXPOSURE), (QUALITY, PURCHASE),
-                 (POPULARITY, EXPOSURE), (POPULARITY, PURCHASE), (EXPOSURE, PURCHASE)], latent=[QUALITY])
+    g = _dag([(QUALITY, ITEM_TEXT), (QUALITY, POPULARITY), (QUALITY, EXPOSURE), (QUALITY, PURCHASE),
+              (POPULARITY, EXPOSURE), (POPULARITY, PURCHASE), (EXPOSURE, PURCHASE)], latent=[QUALITY])
+    # a hand layout: the text sits above, off every other arrow, so that no arrow seems to leave it but its own
+    for node, (x, y) in {QUALITY: (0, 1.0), ITEM_TEXT: (1, 2.2), POPULARITY: (0, -1.0), EXPOSURE: (1.5, 0),
+                         PURCHASE: (3, 0)}.items():
+        g.nodes[node].update(layer=x, row=y)
+    return g
 
 
 def recommender_dag() -> nx.DiGraph:
