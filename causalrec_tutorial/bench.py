@@ -1,12 +1,13 @@
 """Benchmarks: time per chapter (and, as they land, model throughput and headline numbers), recorded in a file.
 
     python -m causalrec_tutorial.bench            # every chapter, full mode
-    python -m causalrec_tutorial.bench --smoke    # every chapter in smoke mode (a workshop's quick check; recorded apart)
+    python -m causalrec_tutorial.bench --smoke    # every chapter in smoke mode (a workshop's quick check; printed)
+    python -m causalrec_tutorial.bench --smoke --record  # the same, recorded for the reference machine
     python -m causalrec_tutorial.bench --cold 03  # one chapter with an empty LM cache (printed, not recorded)
 
 Each chapter is executed in a fresh kernel on a temporary copy (the stored notebook is not touched). The results
-go to ``tests/benchmarks/results.md`` (the README links there), smoke-mode runs to ``tests/benchmarks/smoke_results.md``,
-each with the machine it was measured on. Timings are recorded, never asserted in unit tests: machines differ.
+go to ``tests/benchmarks/results.md`` (the README links there), smoke-mode runs with ``--record`` to
+``tests/benchmarks/smoke_results.md``, each with the machine it was measured on. Timings are recorded, never asserted in unit tests: machines differ.
 
 Book: README.md, "Teaching a workshop".
 """
@@ -77,8 +78,9 @@ def _machine() -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="run the chapters in smoke mode (recorded in tests/benchmarks/smoke_results.md)")
+    parser.add_argument("--smoke", action="store_true", help="run the chapters in smoke mode (printed, not recorded)")
+    parser.add_argument("--record", action="store_true",
+                        help="with --smoke: record the timings in tests/benchmarks/smoke_results.md")
     parser.add_argument("--cold", action="store_true",
                         help="start from an empty language-model result cache (converted models are reused)")
     parser.add_argument("only", nargs="*", metavar="CHAPTER",
@@ -101,7 +103,7 @@ def main(argv=None) -> int:
         seconds = time_chapter(path)
         rows.append((path.name, seconds))
         print(f"{path.name}: {seconds:.1f} s", flush=True)
-    if args.only:
+    if args.only or (args.smoke and not args.record):
         print(f"speed index before: Python loop {speed_before[0]:.2f} s, matmul {speed_before[1]:.0f} GFLOP/s")
         return 0
     machine = _machine()

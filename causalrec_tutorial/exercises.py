@@ -8,8 +8,11 @@ outputs (the solution's hidden cell glues it), or, for a structural answer, with
 prints a hint when the answer is off, without giving the value away. Exercises whose answer is an argument or the
 student's own text have no check (:data:`UNCHECKED` says why).
 
-The references are the full-mode book's numbers: in smoke mode (``CAUSALREC_MODE=smoke``) a correct method gives
-other numbers, and the check says so instead of calling the answer wrong.
+The references are frozen in :mod:`._exercise_references` from the executed chapters (``python -m
+causalrec_tutorial.exercises --freeze``, after re-executing a chapter; a test checks that they equal the chapters'
+stored outputs), so a notebook saved in JupyterLab cannot change them. They are the full-mode book's numbers: in smoke mode
+(``CAUSALREC_MODE=smoke``) a correct method gives other numbers, and the check says so instead of calling the answer
+wrong.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import json
 import math
 import numbers
 import pathlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from . import config
 
-__all__ = ["CHECKS", "LEVELS", "UNCHECKED", "CheckResult", "ExerciseCheck", "check", "glue_values", "reference"]
+__all__ = ["CHECKS", "LEVELS", "UNCHECKED", "CheckResult", "ExerciseCheck", "book_references", "check", "freeze",
+           "glue_values", "main", "reference"]
 
 #: The level of every exercise in the book: ``warm-up`` (apply what the chapter just did), ``core`` (the chapter's
 #: main skill, a few steps of your own) or ``stretch`` (open-ended, or a study of its own).
@@ -74,6 +79,7 @@ class ExerciseCheck:
         rel: relative tolerance for a number.
         hint: what to look at when the answer is off.
         compute: a function that computes the reference with the package (for structural answers).
+        integer: the answer is a count.
     """
 
     chapter: str
@@ -83,6 +89,7 @@ class ExerciseCheck:
     rel: float = 0.0
     hint: str = ""
     compute: Callable[[], Any] | None = None
+    integer: bool = False
 
 
 def _smallest_backdoor_sets() -> frozenset[frozenset[str]]:
@@ -106,9 +113,10 @@ CHECKS: dict[str, ExerciseCheck] = {
         hint="with a coin flip, exposed and unexposed users have the same mix of interests, so the plain difference "
              "should be close to the true average effect; check that the coin ignores interest"),
     "ex-data-position": ExerciseCheck(
-        "02_the_data", "the shop's estimated examination ratio of the last slot over the first (a float)",
-        "ex_data_position", tol=0.005,
-        hint="divide the last slot's click-through rate by the first slot's, over all impressions"),
+        "02_the_data", "the upper end of the shop's 95% percentile interval for the last slot's ratio (a float)",
+        "ex_data_position", tol=0.01,
+        hint="resample the impressions with replacement 200 times, recompute each slot's click-through rate over "
+             "the first slot's, and take the 97.5th percentile for the last slot"),
     "ex-data-ipw": ExerciseCheck(
         "02_the_data", "your Horvitz-Thompson estimate of the ATE (a float)", "ex_data_ipw", tol=2e-5,
         hint="weight each row by sample_weight, divide by the number of items, sum within a session, then average "
@@ -126,7 +134,7 @@ CHECKS: dict[str, ExerciseCheck] = {
         "ex_int_length", tol=0.01,
         hint="count every event of the early period, views included, and keep users with at least 40"),
     "ex-causal-sets": ExerciseCheck(
-        "04_causal_graphs", "the smallest valid adjustment sets (a list of sets of node names)", None,
+        "04_causal_graphs", "every smallest valid adjustment set (a list of sets of node names)", None,
         hint="every valid set must block the paths through interest and through quality; try all sets of three",
         compute=_smallest_backdoor_sets),
     "ex-causal-clip": ExerciseCheck(
@@ -145,17 +153,19 @@ CHECKS: dict[str, ExerciseCheck] = {
         "ex_gen_small_world",
         hint="fit both with fit_click_model(..., weighting=..., patience=1, seed=0) on the small shop"),
     "ex-gen-blend": ExerciseCheck(
-        "05_recommendation_generation", "incremental purchases per session of the blend with weight 1 (a float)",
+        "05_recommendation_generation", "incremental purchases per session of the blend with weight 0.5 (a float)",
         "ex_gen_blend", tol=2e-4,
-        hint="weight 1 is the uplift ranking alone; value it with world.policy_value"),
+        hint="pass click_scores=click_models['ips'].scores() and weight=0.5, and value the list with "
+             "world.policy_value"),
     "ex-gen-first-position": ExerciseCheck(
         "05_recommendation_generation", "the estimated effect of the first position on being chosen (a float)",
         "ex_gen_first_position", tol=1e-6,
         hint="R.position_effect(single, position=0, rng=1)"),
     "ex-gen-checker-pays": ExerciseCheck(
-        "05_recommendation_generation", "the pitch_return values between which the checked pipeline overtakes the "
-        "model's own sentences (a pair, lower first)", "ex_gen_checker_pays", tol=1e-9,
-        hint="on the grid 0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, find where checked minus LM changes sign"),
+        "05_recommendation_generation", "the pitch_return at which checked minus LM sentence crosses zero (a float, "
+        "interpolated between the grid values around the sign change)", "ex_gen_checker_pays", tol=0.03,
+        hint="compute checked minus LM sentence in kept incremental purchases for several pitch_return values and "
+             "interpolate linearly where it changes sign"),
     "ex-eval-same-logs": ExerciseCheck(
         "06_evaluation", "the SNIPS estimate of clicks per session on the training logs (a float)",
         "ex_eval_same_logs", tol=0.005,
@@ -165,7 +175,7 @@ CHECKS: dict[str, ExerciseCheck] = {
         "ex_eval_clip", tol=0.005,
         hint="E.ips(rewards, propensities, target, clip=5, n_bootstrap=0).value, times the number of slots"),
     "ex-eval-aa": ExerciseCheck(
-        "06_evaluation", "how many of your 20 A/A tests exclude zero (an integer)", "ex_eval_aa", tol=0,
+        "06_evaluation", "how many of your 20 A/A tests exclude zero (an integer)", "ex_eval_aa", tol=0, integer=True,
         hint="with 95% intervals about one in twenty excludes zero by chance; more than four in twenty is rare "
              "(under 2%) and suggests a mistake"),
     "ex-case-seed": ExerciseCheck(
@@ -174,13 +184,15 @@ CHECKS: dict[str, ExerciseCheck] = {
         hint="learn the list from that shop's own early logs (the first three quarters), exactly as in step 3"),
     "ex-case-mde": ExerciseCheck(
         "07_case_study", "sessions per arm to detect a 10% rise in the purchases the old list causes (an integer)",
-        "ex_case_mde", rel=0.01,
+        "ex_case_mde", rel=0.01, integer=True,
         hint="halving the effect to detect multiplies the sessions by about four"),
     "ex-case-blend": ExerciseCheck(
-        "07_case_study", "the answer key's incremental purchases per session at weight 1 (a float)",
-        "ex_case_blend", tol=2e-4, hint="weight 1 is the uplift rank alone; value the list with world.policy_value"),
+        "07_case_study", "the answer key's incremental purchases per session at weight 0.5 (a float)",
+        "ex_case_blend", tol=2e-4,
+        hint="blend with R.rerank_by_uplift(candidates, uplift, world.k, click_scores=click_scores, weight=0.5) and "
+             "value the list with world.policy_value"),
     "ex-lm-negation": ExerciseCheck(
-        "appendix_a_language_models", 'is the negated pair\'s cosine "higher" or "lower" than the paraphrase\'s?',
+        "appendix_a_language_models", '"higher" or "lower": the negated pair\'s cosine against the paraphrase\'s',
         "ex_lm_negation",
         hint="encode the three texts with one call and compare v[0] @ v[1] with v[0] @ v[2]"),
     "ex-lm-length": ExerciseCheck(
@@ -188,7 +200,8 @@ CHECKS: dict[str, ExerciseCheck] = {
         "ex_lm_length", tol=0.02,
         hint="divide generator.score(prompt, candidates) by the number of tokens of each candidate"),
     "ex-ablate-exam": ExerciseCheck(
-        "appendix_c_click_ablation", "the estimated examination probability of the last slot (a float)",
+        "appendix_c_click_ablation", "the estimated examination probability of the last slot (a float; the shop of "
+        "seed 900 with ranked slots)",
         "ab_ex_est_last", tol=0.002,
         hint="crt.recommend.estimate_examination on the ranked-slot shop's impressions; take the last value"),
     "ex-ablate-seeds": ExerciseCheck(
@@ -217,6 +230,9 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    def _ipython_display_(self) -> None:  # the verdict is printed already: show nothing more in a notebook
+        pass
+
 
 GLUE_MIME = "application/papermill.record/text/plain"
 
@@ -242,21 +258,48 @@ def glue_values(nb: dict) -> dict[str, Any]:
 def _stored_values(chapter: str, book_dir: str) -> dict[str, Any]:
     path = pathlib.Path(book_dir) / f"{chapter}.ipynb"
     if not path.exists():
-        raise FileNotFoundError(f"the chapter {path} is missing; the checks read its stored outputs")
-    return glue_values(json.loads(path.read_text(encoding="utf-8")))
+        raise FileNotFoundError(f"the chapter {path} is missing; the references are read from its stored outputs")
+    try:
+        return glue_values(json.loads(path.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not a readable notebook ({exc}); restore it with git") from exc
 
 
-def _derived(label: str, values: dict[str, Any]) -> Any:
-    if label == "ex-gen-checker-pays":
-        return (values["g_ex_chk_lo"], values["g_ex_chk_hi"])
-    if label == "ex-lm-negation":
-        return "higher" if values["ex_lm_negation"] > values["ex_lm_negation_paraphrase"] else "lower"
-    raise KeyError(label)
+def book_references(book_dir: pathlib.Path | str | None = None) -> dict[str, Any]:
+    """Every check's reference read from the executed chapters' stored outputs (what :func:`freeze` writes)."""
+    book = str(pathlib.Path(book_dir or config.PROJECT_DIR / "book"))
+    refs: dict[str, Any] = {}
+    for label, spec in CHECKS.items():
+        if spec.compute is not None:
+            continue
+        values = _stored_values(spec.chapter, book)
+        if label == "ex-lm-negation":
+            refs[label] = "higher" if values["ex_lm_negation"] > values["ex_lm_negation_paraphrase"] else "lower"
+        elif spec.key not in values:
+            raise KeyError(f"{spec.chapter}.ipynb has no stored value {spec.key!r}; rebuild the book (make book)")
+        else:
+            refs[label] = values[spec.key]
+    return refs
+
+
+def freeze(book_dir: pathlib.Path | str | None = None) -> pathlib.Path:
+    """Write :mod:`._exercise_references` from the executed chapters (run it after re-executing a chapter)."""
+    refs = book_references(book_dir)
+    path = pathlib.Path(__file__).with_name("_exercise_references.py")
+    lines = ['"""The exercises\' reference answers, frozen from the executed book by', "",
+             "    python -m causalrec_tutorial.exercises --freeze", "",
+             "Do not edit by hand: tests/test_exercises.py checks that these equal the chapters' stored outputs.",
+             '"""', "", "REFERENCES = {"]
+    lines += [f"    {label!r}: {value!r}," for label, value in sorted(refs.items())]
+    lines += ["}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
 
 
 def reference(label: str, book_dir: pathlib.Path | str | None = None) -> Any:
-    """The reference answer of an exercise: the value its solution computed in the executed book (or, for a
-    structural answer, what the package computes).
+    """The reference answer of an exercise: the value its solution computed in the executed book, frozen in
+    :mod:`._exercise_references` (or read from ``book_dir``'s stored outputs when given); for a structural answer,
+    what the package computes.
 
     Raises:
         ValueError: for an exercise without a check (see :data:`UNCHECKED`) or an unknown label.
@@ -264,12 +307,13 @@ def reference(label: str, book_dir: pathlib.Path | str | None = None) -> Any:
     spec = _spec(label)
     if spec.compute is not None:
         return spec.compute()
-    values = _stored_values(spec.chapter, str(pathlib.Path(book_dir or config.PROJECT_DIR / "book")))
-    if label in ("ex-gen-checker-pays", "ex-lm-negation"):
-        return _derived(label, values)
-    if spec.key not in values:
-        raise KeyError(f"{spec.chapter}.ipynb has no stored value {spec.key!r}; rebuild the book (make book)")
-    return values[spec.key]
+    if book_dir is not None:
+        return book_references(book_dir)[label]
+    from ._exercise_references import REFERENCES
+
+    if label not in REFERENCES:
+        raise KeyError(f"no frozen reference for {label}; run: python -m causalrec_tutorial.exercises --freeze")
+    return REFERENCES[label]
 
 
 def _spec(label: str) -> ExerciseCheck:
@@ -287,24 +331,25 @@ def _is_number(x: Any) -> bool:
 
 
 def _matches(label: str, spec: ExerciseCheck, answer: Any, ref: Any) -> tuple[bool, str]:
-    if spec.compute is not None:  # a collection of sets
-        try:
-            got = frozenset(frozenset(s) for s in answer)
-        except TypeError:
+    if spec.compute is not None:  # a collection of sets of node names
+        if isinstance(answer, (str, bytes)) or not hasattr(answer, "__iter__") \
+                or any(isinstance(x, (str, bytes)) or not hasattr(x, "__iter__") for x in answer):
             return False, "pass a list of sets of node names, e.g. [{'a', 'b'}, {'a', 'c'}]"
+        got = frozenset(frozenset(x) for x in answer)
+        if got < ref:
+            return False, (f"each of your {len(got)} set(s) is right, but there are {len(ref)} smallest valid sets. "
+                           f"Hint: {spec.hint}.")
         return got == ref, ""
     if label in _TEXT_ANSWERS:
         if not isinstance(answer, str):
             return False, f"pass one of the words asked for ({spec.ask})"
         return answer.strip().lower() == str(ref).lower(), ""
-    if isinstance(ref, tuple):
-        if not (isinstance(answer, (tuple, list)) and len(answer) == len(ref) and all(map(_is_number, answer))):
-            return False, f"pass {len(ref)} numbers ({spec.ask})"
-        return all(abs(a - r) <= spec.tol + spec.rel * abs(r) for a, r in zip(answer, ref)), ""
-    if not _is_number(answer) or (isinstance(answer, float) and not math.isfinite(answer)):
+    if not _is_number(answer) or not math.isfinite(float(answer)):
         return False, f"pass a finite number ({spec.ask})"
-    if label == "ex-eval-aa":
-        return 0 <= answer <= 4 and float(answer).is_integer(), ""
+    if spec.integer and not float(answer).is_integer():
+        return False, f"pass a whole number ({spec.ask})"
+    if label == "ex-eval-aa":  # a count of chance events: anything chance makes likely is right
+        return 0 <= answer <= 4, ""
     return abs(answer - ref) <= spec.tol + spec.rel * abs(ref), ""
 
 
@@ -326,7 +371,9 @@ def check(label: str, answer: Any, *, book_dir: pathlib.Path | str | None = None
     spec = _spec(label)
     ref = reference(label, book_dir)
     ok, problem = _matches(label, spec, answer, ref)
-    if ok:
+    if ok and label == "ex-eval-aa":
+        message = f"{label}: right: chance alone puts 0 to 4 of 20 there. The book's run gave {ref!r}."
+    elif ok:
         message = f"{label}: right. The book's solution gives {ref!r}."
     else:
         message = f"{label}: not what the book's solution computed. " + (problem or f"Hint: {spec.hint}.")
@@ -336,3 +383,23 @@ def check(label: str, answer: Any, *, book_dir: pathlib.Path | str | None = None
     if not quiet:
         print(message)
     return CheckResult(label=label, ok=bool(ok), message=message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m causalrec_tutorial.exercises",
+                                     description="List the exercises' checks, or freeze their references.")
+    parser.add_argument("--freeze", action="store_true",
+                        help="write causalrec_tutorial/_exercise_references.py from the executed chapters")
+    args = parser.parse_args(argv)
+    if args.freeze:
+        print(f"wrote {freeze()}")
+        return 0
+    for label, spec in CHECKS.items():
+        print(f"{label} ({LEVELS[label]}): {spec.ask}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

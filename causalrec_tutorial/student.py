@@ -211,10 +211,11 @@ def convert_markdown(text: str, **context) -> tuple[str, list[tuple[str, str]]]:
             continue
         options, inner = _body_and_options(body)
         if name == "exercise":
-            parts.append(f"**Exercise: {arg}**\n\n{inner}")
+            parts.append(f"### Exercise: {arg}\n\n{inner}")
         elif name == "solution":
             solutions.append((arg, inner))
-            parts.append("*The solution is in the solutions notebook of this chapter (`solutions/`).*")
+            here = context["here"]
+            parts.append(f"*The solution is in [solutions/{here}.ipynb](solutions/{here}.ipynb).*")
         elif name == "admonition" or name in ("note", "warning", "tip", "important", "caution"):
             title = arg or name.capitalize()
             quoted = "\n".join("> " + line if line else ">" for line in inner.split("\n"))
@@ -280,6 +281,11 @@ def solution_dependencies(nb: dict) -> list[str]:
     return problems
 
 
+def _student_code(source: str) -> str:
+    """A chapter cell's code without the test markers (``# NBVAL_CHECK_OUTPUT`` and the like)."""
+    return "".join(line for line in source.splitlines(keepends=True) if not line.startswith("# NBVAL_"))
+
+
 def _markdown_cell(text: str, cell_id: str) -> dict:
     return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": text}
 
@@ -321,8 +327,11 @@ def _student_notebook(name: str, nb: dict, **context) -> tuple[dict, dict | None
                     call = f'crt.exercises.check("{label}", ...)  # replace ... with {CHECKS[label].ask}\n'
                     cells.append(_code_cell(call, f"check-{label}"))
         elif cell["cell_type"] == "code":
-            new = _code_cell(_cells_source(cell), cell.get("id", f"code-{n}"), _figures_only(cell.get("outputs", [])))
+            new = _code_cell(_student_code(_cells_source(cell)), cell.get("id", f"code-{n}"),
+                             _figures_only(cell.get("outputs", [])))
             new["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in ("tags",)}
+            if "hide-cell" in new["metadata"].get("tags", []):  # bookkeeping (glue) cells: folded in JupyterLab too
+                new["metadata"]["jupyter"] = {"source_hidden": True}
             cells.append(new)
         else:
             cells.append(copy.deepcopy(cell))
@@ -353,6 +362,12 @@ def write_student_edition(book_dir: pathlib.Path | str | None = None, out_dir: p
     out_dir = pathlib.Path(out_dir or config.PROJECT_DIR / "student")
     if not book_dir.is_dir():
         raise ValueError(f"book_dir {str(book_dir)!r} is not a folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir {str(out_dir)!r} is a file, not a folder")
+    book_real, out_real = book_dir.resolve(), out_dir.resolve()
+    if out_real == book_real or book_real in out_real.parents:
+        raise ValueError(f"out_dir {str(out_dir)!r} is the chapters' folder or inside it: the student edition "
+                         "would overwrite or mix with the chapters; choose another folder (default: student/)")
     paths = sorted(book_dir.glob("*.ipynb"))
     if not paths:
         raise ValueError(f"book_dir {str(book_dir)!r} holds no notebooks")

@@ -39,6 +39,9 @@ def test_the_judge_tells_faithful_from_invented_claims(world):
     assert j.faithful and not j.invented and j.g == 0.0
     j = world.judge_pitch(3, _invented(world, 3))
     assert j.invented and j.g > 0
+    # the item's category is one of its facts: naming it is not an invention
+    row = world.items.iloc[3]
+    assert not world.judge_pitch(3, f"{row['title']}, for {row['category']} fans.").invented
     with pytest.raises(TypeError, match="pitches"):
         world.judge_pitch(3, 42)
     with pytest.raises(ValueError, match="item"):
@@ -134,3 +137,25 @@ def test_trust_keeps_its_precision_for_a_tiny_trust_loss_and_kept_purchases_subt
     assert equilibrium_trust(0.05, 1e-12) == pytest.approx(1 - 5e-14, rel=1e-15)
     v = world.policy_value(world.relevance, pitches={i: _invented(world, i) for i in range(world.n_items)})
     assert v.kept_purchases == pytest.approx(v.purchases - v.returns) and v.kept_purchases < v.purchases
+
+
+def test_the_judge_on_the_labelled_pitches_as_its_docstring_says():
+    """The counts quoted in ``world.pitch.judge``'s docstring, recomputed from the labelled set."""
+    import json
+    import pathlib
+
+    from causalrec_tutorial.world.pitch import judge
+
+    w = ShopWorld(seed=1, n_users=50, n_items=60, n_cold_items=0, n_sessions=100)
+    records = json.loads((pathlib.Path(__file__).parent / "data" / "pitches.json").read_text())
+    counts: dict = {}
+    for r in records:
+        i, row = r["item_id"], w.items.iloc[r["item_id"]]
+        j = judge(f"{row['title']} {row['description']} {row['category']}", r["pitch"], i, int(w._category[i]),
+                  int(w._tier[i]))
+        kind = r["corruption"] or "supported"
+        hit = (not j.invented) if kind == "supported" else bool(j.invented)
+        ok, n = counts.get(kind, (0, 0))
+        counts[kind] = (ok + hit, n + 1)
+    assert counts == {"supported": (24, 24), "wrong_quality": (5, 5), "invented_feature": (2, 7),
+                      "wrong_material": (0, 6), "wrong_price": (0, 6)}

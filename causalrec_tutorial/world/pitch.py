@@ -7,7 +7,8 @@ vocabulary (features and product names specific to at most two categories) or a 
 uses; a product word is *faithful* when the item's own title or description uses it (or names the item's product
 under a synonym) and a quality adjective when it belongs to the item's own quality tier; otherwise it is
 *invented*. Only the world judges (it reads its own
-vocabulary); a method that checks pitches must learn what it knows from the texts.
+vocabulary); a method that checks pitches must learn what it knows from the texts. The item's own text is its
+title, description and category (the facts a pitch writer is given).
 
 With ``f = min(#faithful, 4) / 4`` and ``g = min(#invented, 4) / 4``, a pitch shown with item :math:`i` to user
 :math:`u` shifts the attraction and purchase-intent logits by :math:`\lambda_p (f + g)\,\text{aff}_{ui}`
@@ -146,8 +147,9 @@ def judge(item_text: str, pitch: str, item: int, category: int, tier: int) -> Pi
     invented otherwise. The judge
     counts claims, not how they are made: negations are not read; prices, and claims in words the shop's catalogue
     never uses (Bluetooth, a warranty, Italian marble), are not read at all, so a model that invents outside the
-    shop's vocabulary goes unpunished (on chapter 05's labelled pitches: 23 of 24 supported pitches judged faithful,
-    5 of 5 wrong quality claims and 2 of 7 invented features caught, 0 of 6 wrong materials); and a pitch that
+    shop's vocabulary goes unpunished (on chapter 05's labelled pitches, with the item's category as part of its
+    text: 24 of 24 supported pitches judged faithful, 5 of 5 wrong quality claims and 2 of 7 invented features caught,
+    0 of 6 wrong materials and 0 of 6 wrong prices; ``tests/test_world_pitch.py`` recounts them); and a pitch that
     repeats the item's own words counts as fully faithful.
     """
     if not isinstance(pitch, str):
@@ -178,8 +180,9 @@ def judge_all(world: Any, pitches: Mapping[int, str] | None, n: int) -> dict[int
     for item, text in pitches.items():
         item = check_int("pitches: item id", item, 0, n - 1)
         row = items.iloc[item]
-        out[item] = judge(f"{row['title']} {row['description']}", text, item, int(world._category[item]),
-                          int(world._tier[item]))
+        # the category is one of the item's stated facts (the pitch writer is given it): naming it invents nothing
+        out[item] = judge(f"{row['title']} {row['description']} {row['category']}", text, item,
+                          int(world._category[item]), int(world._tier[item]))
     return out
 
 
