@@ -176,8 +176,8 @@ CHECKS: dict[str, ExerciseCheck] = {
         hint="E.ips(rewards, propensities, target, clip=5, n_bootstrap=0).value, times the number of slots"),
     "ex-eval-aa": ExerciseCheck(
         "06_evaluation", "how many of your 20 A/A tests exclude zero (an integer)", "ex_eval_aa", tol=0, integer=True,
-        hint="with 95% intervals about one in twenty excludes zero by chance; more than four in twenty is rare "
-             "(under 2%) and suggests a mistake"),
+        hint="with 95% intervals about one in twenty excludes zero by chance; five or more in twenty is very rare "
+             "by chance and suggests a mistake (a wrong interval, or arms that differ)"),
     "ex-case-seed": ExerciseCheck(
         "07_case_study", "incremental purchases per session of the LM interest list in the shop with seed 2027",
         "ex_case_seed", tol=5e-4,
