@@ -516,3 +516,45 @@ def test_pair_features_of_logged_pairs_are_pre_treatment(small_world):
     assert (full[:, 2] >= X[:, 2]).all() and (full[:, 2] > X[:, 2]).any()
     with pytest.raises(ValueError, match="not sessions of the logs"):
         f(pairs[C.USER], pairs[C.ITEM], sessions=pairs[C.SESSION] + 10**9)
+
+
+_FITS: list = []
+
+
+def _recording_classifier():
+    from sklearn.linear_model import LogisticRegression
+
+    class Recording(LogisticRegression):
+        """Fits and predicts without the last column (the user id), and records which users it saw in each."""
+
+        def fit(self, X, y, sample_weight=None):
+            self.fit_users_, self.predict_users_ = set(X[:, -1].astype(int)), set()
+            _FITS.append(self)
+            return super().fit(X[:, :-1], y, sample_weight=sample_weight)
+
+        def predict_proba(self, X):
+            self.predict_users_ |= set(X[:, -1].astype(int))
+            return super().predict_proba(X[:, :-1])
+
+    return Recording(max_iter=3000)
+
+
+@pytest.mark.parametrize("folds", [2, 3])
+def test_dr_learner_cross_fits_its_outcome_models_by_user(world, folds):
+    """#16 item 8: each row's DR pseudo-outcome comes from outcome models fitted on the other users' rows only."""
+    logs = world.logs()
+    F = R.shop_pair_features(logs, n_items=world.n_items)
+
+    def with_user(u, i, **kw):
+        return np.column_stack([F(u, i), u])
+
+    _FITS.clear()
+    R.estimate_uplifts(logs.pairs, with_user, world.n_users, world.n_items, learners=("dr",),
+                       model=_recording_classifier(), dr_folds=folds, seed=0)
+    everyone = set(logs.pairs[C.USER].unique())
+    held_out = [m for m in _FITS if m.predict_users_ and m.predict_users_ != everyone]
+    assert len(held_out) == 2 * folds  # one treated and one control model per fold
+    for m in held_out:
+        assert not m.fit_users_ & m.predict_users_, "a fold's model predicted for users it was fitted on"
+    predicted = set().union(*(m.predict_users_ for m in held_out))
+    assert predicted == everyone
