@@ -519,42 +519,74 @@ def test_pair_features_of_logged_pairs_are_pre_treatment(small_world):
 
 
 _FITS: list = []
+_TARGETS: list = []
 
 
 def _recording_classifier():
     from sklearn.linear_model import LogisticRegression
 
     class Recording(LogisticRegression):
-        """Fits and predicts without the last column (the user id), and records which users it saw in each."""
+        """Fits and predicts without the last column (the user id), and records what it saw and said."""
 
         def fit(self, X, y, sample_weight=None):
-            self.fit_users_, self.predict_users_ = set(X[:, -1].astype(int)), set()
+            self.fit_users_, self.n_fit_, self.predictions_ = set(X[:, -1].astype(int)), len(y), []
             _FITS.append(self)
             return super().fit(X[:, :-1], y, sample_weight=sample_weight)
 
         def predict_proba(self, X):
-            self.predict_users_ |= set(X[:, -1].astype(int))
-            return super().predict_proba(X[:, :-1])
+            p = super().predict_proba(X[:, :-1])
+            self.predictions_.append((X[:, -1].astype(int), p[:, 1]))
+            return p
 
     return Recording(max_iter=3000)
 
 
+def _recording_regressor():
+    from sklearn.linear_model import LinearRegression
+
+    class Recording(LinearRegression):
+        def fit(self, X, y, sample_weight=None):
+            _TARGETS.append(np.asarray(y, dtype=float).copy())
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    return Recording()
+
+
 @pytest.mark.parametrize("folds", [2, 3])
 def test_dr_learner_cross_fits_its_outcome_models_by_user(world, folds):
-    """#16 item 8: each row's DR pseudo-outcome comes from outcome models fitted on the other users' rows only."""
+    """#16 item 8: each row's DR pseudo-outcome is built from outcome models fitted on the other users' rows of its
+    own arm, and those held-out predictions are what enters it. (The features here are a plain function with the user
+    id appended, so the per-session pre-treatment path of ``PairFeatures`` is not exercised.)"""
     logs = world.logs()
+    pairs = logs.pairs
     F = R.shop_pair_features(logs, n_items=world.n_items)
 
     def with_user(u, i, **kw):
         return np.column_stack([F(u, i), u])
 
     _FITS.clear()
-    R.estimate_uplifts(logs.pairs, with_user, world.n_users, world.n_items, learners=("dr",),
-                       model=_recording_classifier(), dr_folds=folds, seed=0)
-    everyone = set(logs.pairs[C.USER].unique())
-    held_out = [m for m in _FITS if m.predict_users_ and m.predict_users_ != everyone]
-    assert len(held_out) == 2 * folds  # one treated and one control model per fold
-    for m in held_out:
-        assert not m.fit_users_ & m.predict_users_, "a fold's model predicted for users it was fitted on"
-    predicted = set().union(*(m.predict_users_ for m in held_out))
-    assert predicted == everyone
+    _TARGETS.clear()
+    R.estimate_uplifts(pairs, with_user, world.n_users, world.n_items, learners=("dr",),
+                       model=_recording_classifier(), regressor=_recording_regressor(), dr_folds=folds, seed=0)
+    users = pairs[C.USER].to_numpy()
+    t = pairs[C.SHOWN].to_numpy() == 1
+    everyone = set(users)
+    held_out = [m for m in _FITS if m.predictions_ and set(m.predictions_[0][0]) != everyone]
+    assert len(held_out) == 2 * folds  # per fold: the treated arm's model, then the control arm's
+    cmu = {1: np.full(len(pairs), np.nan), 0: np.full(len(pairs), np.nan)}
+    for k, m in enumerate(held_out):
+        arm = 1 if k % 2 == 0 else 0
+        predicted_users = set(m.predictions_[0][0])
+        assert not m.fit_users_ & predicted_users, "a fold's model predicted for users it was fitted on"
+        # fitted on its own arm's rows of the other users only
+        assert m.n_fit_ == int(((t == bool(arm)) & ~np.isin(users, list(predicted_users))).sum())
+        rows = np.isin(users, list(predicted_users))
+        cmu[arm][rows] = m.predictions_[0][1]
+    assert not np.isnan(cmu[1]).any() and not np.isnan(cmu[0]).any()
+    # the second stage's target is the pseudo-outcome built from those held-out predictions
+    y = pairs[C.PURCHASE].to_numpy(float)
+    pi = pairs[C.SHOW_PROBABILITY].to_numpy()
+    ip1 = np.minimum(1.0 / pi, R.DEFAULT_CLIP)
+    ip0 = np.minimum(1.0 / np.maximum(1.0 - pi, 1e-12), R.DEFAULT_CLIP)
+    phi = cmu[1] - cmu[0] + t * (y - cmu[1]) * ip1 - (~t) * (y - cmu[0]) * ip0
+    assert len(_TARGETS) == 1 and np.allclose(_TARGETS[0], phi)
