@@ -38,6 +38,7 @@ __all__ = ["StudentEdition", "bib_citations", "convert_markdown", "glue_values",
            "raw_myst", "solution_dependencies", "write_student_edition"]
 
 _FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z:-]+)\}[ \t]*(?P<arg>.*)$")
+_LABEL = re.compile(r"^\(([A-Za-z0-9_-]+)\)=\s*$")
 _ROLE = re.compile(r"\{(?P<role>glue:text|cite:p|cite:t|ref|doc|numref)\}`(?P<body>[^`]*)`")
 #: What may not survive into a student notebook: any MyST role, a label line, a directive fence.
 _RAW = re.compile(r"\{[a-z]+(:[a-z]+)?\}`|^\([A-Za-z0-9_-]+\)=\s*$|^(`{3,}|:{3,})\{[a-z:-]+\}", re.M)
@@ -103,24 +104,24 @@ def _title_after(lines: list[str]) -> str:
     return " ".join(first.split()[:6]).strip(" .:,") or "this section"
 
 
-def labels(notebooks: dict[str, dict]) -> dict[str, tuple[str, str]]:
-    """Label -> (notebook name, title): ``(label)=`` lines take the next heading; exercises their title."""
+def labels(notebooks: dict[str, dict], pages: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """Label -> (notebook or page name, title): ``(label)=`` lines take the next heading; exercises their title.
+    ``pages`` are the book's markdown pages (name -> text); a notebook's label wins over a page's."""
     found: dict[str, tuple[str, str]] = {}
-    for name, nb in notebooks.items():
-        for cell in nb["cells"]:
-            if cell["cell_type"] != "markdown":
-                continue
-            lines = _cells_source(cell).splitlines()
-            for i, line in enumerate(lines):
-                m = re.match(r"^\(([A-Za-z0-9_-]+)\)=\s*$", line)
-                if m:
-                    found[m.group(1)] = (name, _title_after(lines[i + 1:]))
-                m = _FENCE.match(line)
-                if m and m.group("name") == "exercise":
-                    for opt in lines[i + 1:i + 4]:
-                        lab = re.match(r"^:label:\s*(\S+)", opt)
-                        if lab:
-                            found[lab.group(1)] = (name, f"Exercise: {m.group('arg').strip()}")
+    texts = [(name, _cells_source(cell)) for name, nb in notebooks.items() for cell in nb["cells"]
+             if cell["cell_type"] == "markdown"]
+    for name, text in texts + list((pages or {}).items()):
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            m = _LABEL.match(line)
+            if m:
+                found.setdefault(m.group(1), (name, _title_after(lines[i + 1:])))
+            m = _FENCE.match(line)
+            if m and m.group("name") == "exercise":
+                for opt in lines[i + 1:i + 4]:
+                    lab = re.match(r"^:label:\s*(\S+)", opt)
+                    if lab:
+                        found[lab.group(1)] = (name, f"Exercise: {m.group('arg').strip()}")
     return found
 
 
@@ -189,14 +190,12 @@ def _blocks(text: str) -> list[tuple[str | None, str, list[str]]]:
     return out
 
 
-def _body_and_options(body: list[str]) -> tuple[dict[str, str], str]:
-    options: dict[str, str] = {}
+def _directive_body(body: list[str]) -> str:
+    """A directive's content without its ``:option:`` lines (the student form needs none of them)."""
     k = 0
     while k < len(body) and re.match(r"^:[a-z-]+:", body[k]):
-        key, _, val = body[k][1:].partition(":")
-        options[key] = val.strip()
         k += 1
-    return options, "\n".join(body[k:]).strip("\n")
+    return "\n".join(body[k:]).strip("\n")
 
 
 def convert_markdown(text: str, **context) -> tuple[str, list[tuple[str, str]]]:
@@ -206,10 +205,10 @@ def convert_markdown(text: str, **context) -> tuple[str, list[tuple[str, str]]]:
     solutions: list[tuple[str, str]] = []
     for name, arg, body in _blocks(text):
         if name is None:
-            kept = [line for line in body if not re.match(r"^\([A-Za-z0-9_-]+\)=\s*$", line)]
+            kept = [line for line in body if not _LABEL.match(line)]
             parts.append("\n".join(kept))
             continue
-        options, inner = _body_and_options(body)
+        inner = _directive_body(body)
         if name == "exercise":
             parts.append(f"### Exercise: {arg}\n\n{inner}")
         elif name == "solution":
@@ -373,14 +372,7 @@ def write_student_edition(book_dir: pathlib.Path | str | None = None, out_dir: p
         raise ValueError(f"book_dir {str(book_dir)!r} holds no notebooks")
     notebooks = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in paths}
     pages = {p.stem: p.read_text(encoding="utf-8") for p in book_dir.glob("*.md")}
-    targets = labels(notebooks)
-    for page, text in pages.items():
-        lines = text.splitlines()
-        for i, line in enumerate(lines):
-            m = re.match(r"^\(([A-Za-z0-9_-]+)\)=\s*$", line)
-            if m:
-                heading = next((re.sub(r"^#+\s*", "", l).strip() for l in lines[i + 1:] if l.startswith("#")), page)
-                targets.setdefault(m.group(1), (page, heading))
+    targets = labels(notebooks, pages)
     bib = book_dir / "references.bib"
     cites = bib_citations(bib.read_text(encoding="utf-8")) if bib.exists() else {}
     titles = {name: _notebook_title(nb) for name, nb in notebooks.items()}
