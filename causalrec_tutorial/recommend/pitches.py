@@ -80,6 +80,11 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", text.lower())
 
 
+def _stems(text: str) -> set[str]:
+    """The stems of a text's words and of the parts of its hyphenated words."""
+    return {_stem(part) for tok in _tokens(text) for part in {tok, *tok.split("-")}}
+
+
 @dataclasses.dataclass(frozen=True)
 class ClaimLexicon:
     """The words whose use in a pitch is a claim about the item, learned from a catalogue (:func:`claim_lexicon`).
@@ -136,11 +141,9 @@ def claim_lexicon(items: pd.DataFrame, max_categories: int = 2) -> ClaimLexicon:
     max_categories = check_int("max_categories", max_categories, 1)
     used_by: dict[str, set] = {}
     for title, desc, cat in zip(items[C.TITLE].astype(str), items[C.DESCRIPTION].astype(str), items[C.CATEGORY]):
-        for tok in set(_tokens(f"{title} {desc}")):
-            for part in {tok, *tok.split("-")}:
-                st = _stem(part)
-                if len(st) >= 3 and st not in _STOP and not st.isdigit() and st not in _NUMBER_WORDS:
-                    used_by.setdefault(st, set()).add(cat)
+        for st in _stems(f"{title} {desc}"):
+            if len(st) >= 3 and st not in _STOP and not st.isdigit() and st not in _NUMBER_WORDS:
+                used_by.setdefault(st, set()).add(cat)
     specific = frozenset(w for w, cats in used_by.items() if len(cats) <= max_categories)
     return ClaimLexicon(specific=specific, general=_GENERAL_ONLY.general, n_items=int(len(items)),
                         max_categories=max_categories)
@@ -247,8 +250,8 @@ def check_faithfulness(
         raise ValueError("item_text must be a non-empty string")
     claim_stems = (lexicon or _GENERAL_ONLY).stems
     item_low = text.lower()
-    item_stems = {_stem(p) for t in _tokens(text) for p in {t, *t.split("-")}}
-    interest_stems = {_stem(p) for t in _tokens(interests) for p in {t, *t.split("-")}} if interests else set()
+    item_stems = _stems(text)
+    interest_stems = _stems(interests) if interests else set()
     item_numbers = set(np.round(_numbers(text), 2)) | {
         float(v) for w, v in _NUMBER_WORDS.items() if re.search(rf"\b{w}\b", item_low)}
     claims, unsupported = [], []
